@@ -1,0 +1,206 @@
+package org.triggerbot.processor.app;
+
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+import org.triggerbot.processor.policy.PolicySettings;
+
+/**
+ * The policy keys of SPEC section 4, typed and validated. Every key has a type, a default, a validator and a
+ * doc string; an unknown key or an invalid value is a {@link ConfigException} that names the key, never a silent
+ * default.
+ *
+ * <p>Booleans are exactly {@code true} or {@code false}; lists are split on {@code ,}, items trimmed and empty
+ * items dropped; {@code budget.ratio} is read as a decimal (no floating point anywhere in the budget rule).
+ */
+public final class PolicyConfig extends AbstractConfig {
+
+  public static final String BRANCHES = "branches";
+  public static final String REQUIRE_TRY_SYNTAX = "require.try.syntax";
+  public static final String RETRY_COUNT = "retry.count";
+  public static final String REQUESTED_LIMIT = "requested.limit";
+  public static final String BUDGET_FLOOR = "budget.floor";
+  public static final String BUDGET_RATIO = "budget.ratio";
+  public static final String GLOBAL_MAX_FAILURE = "global.max.failure.triggers.per.hour";
+  public static final String GLOBAL_MAX_REQUESTED = "global.max.requested.triggers.per.hour";
+  public static final String TRIGGERING_ENABLED = "triggering.enabled";
+  public static final String DRY_RUN = "dry.run";
+  public static final String TRIGGER_USERS = "trigger.users";
+  public static final String IGNORE_USERS = "ignore.users";
+  public static final String BUILDERS_DENY = "builders.deny";
+  public static final String BUILDERS_HIDDEN = "builders.hidden";
+  public static final String PUSH_TTL = "push.ttl";
+  public static final String PULSE_MAX_BYTES = "pulse.max.bytes";
+
+  private static final ConfigDef.Validator BOOLEAN = ConfigDef.ValidString.in("true", "false");
+
+  public static final ConfigDef DEFINITION = define(new ConfigDef());
+
+  /** Adds the policy keys to {@code def} (the processor's service configuration includes them). */
+  public static ConfigDef define(ConfigDef def) {
+    return def
+        .define(BRANCHES, Type.STRING, "try", nonEmptyList(), Importance.HIGH,
+            "Comma-separated branches whose jobs are considered. Messages of other branches are dropped (counted, not rejected).")
+        .define(REQUIRE_TRY_SYNTAX, Type.STRING, "true", BOOLEAN, Importance.MEDIUM,
+            "A push needs a 'try: ' line in its commit comments to get any trigger.")
+        .define(RETRY_COUNT, Type.INT, 1, Range.between(1, 1000), Importance.HIGH,
+            "Jobs triggered per failure retrigger.")
+        .define(REQUESTED_LIMIT, Type.INT, 20, Range.between(0, 1000), Importance.MEDIUM,
+            "Cap for --rebuild and --rebuild-talos values.")
+        .define(BUDGET_FLOOR, Type.INT, 5, Range.atLeast(0), Importance.HIGH,
+            "Builders that may always be failure-retriggered on a push.")
+        .define(BUDGET_RATIO, Type.STRING, "0.03", decimal(), Importance.HIGH,
+            "Beyond the floor, failure-retriggered builders allowed up to this share of the builders seen on the push (decimal, >= 0).")
+        .define(GLOBAL_MAX_FAILURE, Type.LONG, 500L, Range.atLeast(0), Importance.HIGH,
+            "Failure-retrigger jobs allowed per rolling hour of event time, all pushes together.")
+        .define(GLOBAL_MAX_REQUESTED, Type.LONG, 10_000L, Range.atLeast(0), Importance.HIGH,
+            "Requested (--rebuild) jobs allowed per rolling hour of event time, all pushes together.")
+        .define(TRIGGERING_ENABLED, Type.STRING, "true", BOOLEAN, Importance.HIGH,
+            "Kill switch: false refuses every would-be trigger (SKIP_DISABLED) without stopping the pipeline.")
+        .define(DRY_RUN, Type.STRING, "false", BOOLEAN, Importance.HIGH,
+            "Decide and record (DRY_RUN), never emit a command.")
+        .define(TRIGGER_USERS, Type.STRING, "", Importance.MEDIUM,
+            "Comma-separated pushers for whom triggers are real; others get DRY_RUN. Empty = everyone.")
+        .define(IGNORE_USERS, Type.STRING, "", Importance.MEDIUM,
+            "Comma-separated pushers whose pushes are skipped (SKIP_IGNORED_USER).")
+        .define(BUILDERS_DENY, Type.STRING, "", regexList(), Importance.MEDIUM,
+            "Comma-separated regexes; a builder name in which one is found is never triggered.")
+        .define(BUILDERS_HIDDEN, Type.STRING, "", Importance.MEDIUM,
+            "Comma-separated builder names treated as hidden (never triggered).")
+        .define(PUSH_TTL, Type.STRING, "P14D", duration(), Importance.MEDIUM,
+            "A push not seen for this long (event time) is forgotten; java.time.Duration syntax.")
+        .define(PULSE_MAX_BYTES, Type.LONG, 1_048_576L, Range.atLeast(1), Importance.LOW,
+            "Pulse bodies larger than this many bytes are rejected.");
+  }
+
+  public PolicyConfig(Map<String, ?> values) {
+    super(DEFINITION, values, false);
+  }
+
+  /**
+   * Validates {@code values} (policy keys only; anything else is an error naming the key) and builds the policy.
+   */
+  public static PolicySettings parse(Map<String, String> values) {
+    for (String key : values.keySet()) {
+      if (!DEFINITION.names().contains(key)) {
+        throw new ConfigException(key, values.get(key), "unknown policy key (known: "
+            + String.join(", ", new java.util.TreeSet<>(DEFINITION.names())) + ")");
+      }
+    }
+    return new PolicyConfig(values).settings();
+  }
+
+  /** The validated policy. */
+  public PolicySettings settings() {
+    return new PolicySettings(
+        list(BRANCHES),
+        bool(REQUIRE_TRY_SYNTAX),
+        getInt(RETRY_COUNT),
+        getInt(REQUESTED_LIMIT),
+        getInt(BUDGET_FLOOR),
+        new BigDecimal(getString(BUDGET_RATIO).trim()),
+        getLong(GLOBAL_MAX_FAILURE),
+        getLong(GLOBAL_MAX_REQUESTED),
+        bool(TRIGGERING_ENABLED),
+        bool(DRY_RUN),
+        list(TRIGGER_USERS),
+        list(IGNORE_USERS),
+        list(BUILDERS_DENY).stream().map(Pattern::compile).toList(),
+        list(BUILDERS_HIDDEN),
+        Duration.parse(getString(PUSH_TTL).trim()),
+        getLong(PULSE_MAX_BYTES),
+        version());
+  }
+
+  /**
+   * A short fingerprint of every effective policy value, so that analysts can tell which policy made a decision
+   * (and replays under other thresholds are told apart).
+   */
+  private String version() {
+    TreeMap<String, String> effective = new TreeMap<>();
+    for (String key : DEFINITION.names()) {
+      effective.put(key, String.valueOf(values().get(key)));
+    }
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(effective.toString().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 6);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JVM", e);
+    }
+  }
+
+  private boolean bool(String key) {
+    return Boolean.parseBoolean(getString(key));
+  }
+
+  private Set<String> list(String key) {
+    return new LinkedHashSet<>(split(getString(key)));
+  }
+
+  /** SPEC list syntax: split on ',', items trimmed, empty items dropped. */
+  public static List<String> split(String value) {
+    return Arrays.stream(value.split(",", -1)).map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+
+  private static ConfigDef.Validator nonEmptyList() {
+    return (name, value) -> {
+      if (value == null || split(value.toString()).isEmpty()) {
+        throw new ConfigException(name, value, "needs at least one branch");
+      }
+    };
+  }
+
+  private static ConfigDef.Validator decimal() {
+    return (name, value) -> {
+      try {
+        if (value == null || new BigDecimal(value.toString().trim()).signum() < 0) {
+          throw new ConfigException(name, value, "must be a decimal number >= 0");
+        }
+      } catch (NumberFormatException e) {
+        throw new ConfigException(name, value, "must be a decimal number >= 0, e.g. 0.03");
+      }
+    };
+  }
+
+  private static ConfigDef.Validator duration() {
+    return (name, value) -> {
+      try {
+        if (value == null || Duration.parse(value.toString().trim()).isNegative()) {
+          throw new ConfigException(name, value, "must be a non-negative ISO-8601 duration, e.g. P14D or PT12H");
+        }
+      } catch (DateTimeParseException e) {
+        throw new ConfigException(name, value, "must be an ISO-8601 duration as java.time.Duration.parse reads it, e.g. P14D");
+      }
+    };
+  }
+
+  private static ConfigDef.Validator regexList() {
+    return (name, value) -> {
+      for (String regex : split(value == null ? "" : value.toString())) {
+        try {
+          Pattern.compile(regex);
+        } catch (PatternSyntaxException e) {
+          throw new ConfigException(name, value, "'" + regex + "' is not a valid regex: " + e.getDescription());
+        }
+      }
+    };
+  }
+}

@@ -1,0 +1,43 @@
+package org.triggerbot.processor.policy;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The validated policy (SPEC section 4 keys), as plain values. Built from configuration by
+ * {@code org.triggerbot.processor.app.PolicyConfig}; constructed directly in tests.
+ */
+public record PolicySettings(
+    Set<String> branches,
+    boolean requireTrySyntax,
+    int retryCount,
+    int requestedLimit,
+    int budgetFloor,
+    BigDecimal budgetRatio,
+    long maxFailureTriggersPerHour,
+    long maxRequestedTriggersPerHour,
+    boolean triggeringEnabled,
+    boolean dryRun,
+    Set<String> triggerUsers,
+    Set<String> ignoreUsers,
+    List<Pattern> buildersDeny,
+    Set<String> buildersHidden,
+    Duration pushTtl,
+    long pulseMaxBytes,
+    String version) {
+
+  public PolicySettings {
+    branches = Set.copyOf(branches);
+    triggerUsers = Set.copyOf(triggerUsers);
+    ignoreUsers = Set.copyOf(ignoreUsers);
+    buildersDeny = List.copyOf(buildersDeny);
+    buildersHidden = Set.copyOf(buildersHidden);
+    Objects.requireNonNull(budgetRatio, "budgetRatio");
+    Objects.requireNonNull(pushTtl, "pushTtl");
+    Objects.requireNonNull(version, "version");
+  }
+}

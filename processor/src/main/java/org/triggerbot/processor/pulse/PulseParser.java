@@ -1,0 +1,271 @@
+package org.triggerbot.processor.pulse;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.triggerbot.processor.state.EventKind;
+import org.triggerbot.processor.state.PushEvent;
+
+/**
+ * Reads a mozillapulse buildbot message body (SPEC section 3) into a {@link PushEvent}, or says why it cannot.
+ *
+ * <p>Order of checks, which decides whether a message is dropped or rejected: size; JSON object; {@code _meta}
+ * exchange (not the build exchange: out of scope); routing key (not {@code build.*.started|finished}: out of
+ * scope); the {@code branch} property (not enabled: out of scope, before any further validation); then every
+ * other field the policy needs. Only the fields the policy reads are looked at.
+ *
+ * <p>Pure and thread-safe; never throws on any input.
+ */
+public final class PulseParser {
+
+  /** The build exchange as Pulse names it, and the name it had before 2014 (seen in the 2013 captures). */
+  public static final Set<String> BUILD_EXCHANGES = Set.of("exchange/build/", "org.mozilla.exchange.build");
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final Pattern REVISION = Pattern.compile("^[0-9a-f]{12,40}$");
+  private static final Pattern BUILD_ROUTING_KEY = Pattern.compile("^build\\.(.+)\\.(\\d+)\\.(started|finished)$");
+
+  private final Set<String> enabledBranches;
+  private final long maxBytes;
+  private final Map<String, Pattern> testJobPatterns = new ConcurrentHashMap<>();
+
+  public PulseParser(Set<String> enabledBranches, long maxBytes) {
+    this.enabledBranches = Set.copyOf(enabledBranches);
+    this.maxBytes = maxBytes;
+  }
+
+  /** Whether {@code routingKey} is a test (or talos) job of {@code branch}: the trigger-bot pattern, whole key. */
+  public boolean isTestJob(String branch, String routingKey) {
+    Pattern p = testJobPatterns.computeIfAbsent(branch, b -> Pattern.compile(
+        "build\\.((" + Pattern.quote(b) + ")[-_](.*?)(-debug|-o-debug|-pgo|_pgo|_test)?[-_](test|unittest|pgo)-(.*?))"
+            + "\\.(\\d+)\\.(started|finished)"));
+    return p.matcher(routingKey).matches();
+  }
+
+  public ParseOutcome parse(byte[] body) {
+    if (body.length > maxBytes) {
+      return rejected(RejectReason.OVERSIZED, "body is " + body.length + " bytes, more than pulse.max.bytes=" + maxBytes);
+    }
+    JsonNode root;
+    try {
+      root = MAPPER.readTree(body);
+    } catch (JsonProcessingException e) {
+      return rejected(RejectReason.NOT_JSON, "body is not JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      return rejected(RejectReason.NOT_JSON, "body is not JSON: " + e.getMessage());
+    }
+    if (root == null || !root.isObject()) {
+      return rejected(RejectReason.NOT_JSON, "body is not a JSON object");
+    }
+    try {
+      return parse(root);
+    } catch (Invalid e) {
+      return rejected(e.reason, e.getMessage());
+    }
+  }
+
+  private ParseOutcome parse(JsonNode root) throws Invalid {
+    JsonNode meta = object(root, "_meta", "_meta");
+    String exchange = string(meta, "exchange", "_meta.exchange");
+    if (!BUILD_EXCHANGES.contains(exchange)) {
+      return new ParseOutcome.OutOfScope("exchange " + exchange);
+    }
+    String routingKey = string(meta, "routing_key", "_meta.routing_key");
+    if (!routingKey.startsWith("build.") || !(routingKey.endsWith(".started") || routingKey.endsWith(".finished"))) {
+      return new ParseOutcome.OutOfScope("event " + routingKey);
+    }
+    Matcher rk = BUILD_ROUTING_KEY.matcher(routingKey);
+    if (!rk.matches()) {
+      throw new Invalid(RejectReason.BAD_ROUTING_KEY, "_meta.routing_key " + quote(routingKey)
+          + " is not build.<builder>.<number>.<event>");
+    }
+    long buildNumber;
+    try {
+      buildNumber = Long.parseLong(rk.group(2));
+    } catch (NumberFormatException e) {
+      throw new Invalid(RejectReason.BAD_ROUTING_KEY, "build number of " + quote(routingKey) + " is too large");
+    }
+    EventKind kind = rk.group(3).equals("started") ? EventKind.STARTED : EventKind.FINISHED;
+
+    JsonNode build = object(object(root, "payload", "payload"), "build", "payload.build");
+    Properties props = Properties.read(build);
+    String branch = props.string("branch");
+    if (!enabledBranches.contains(branch)) {
+      return new ParseOutcome.OutOfScope("branch " + branch);
+    }
+    String revision = props.string("revision");
+    if (!REVISION.matcher(revision).matches()) {
+      throw new Invalid(RejectReason.BAD_REVISION, "revision " + quote(revision) + " is not 12 to 40 lowercase hex characters");
+    }
+    String builder = props.string("buildername");
+    long sent = sent(meta);
+
+    Integer result = null;
+    if (kind == EventKind.FINISHED) {
+      JsonNode r = build.get("results");
+      if (r == null || r.isNull()) {
+        throw new Invalid(RejectReason.MISSING_FIELD, "payload.build.results is missing on a finished message");
+      }
+      if (!r.isIntegralNumber() || !r.canConvertToInt()) {
+        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.results is " + r.getNodeType().toString().toLowerCase()
+            + " " + abbreviate(r.toString()) + ", not an integer");
+      }
+      result = r.intValue();
+    }
+
+    // The try line and the pusher are optional: a push without them is still a push (rule 2 decides).
+    String comments = null;
+    String who = null;
+    JsonNode changes = build.path("sourceStamp").path("changes");
+    if (changes.isArray() && !changes.isEmpty()) {
+      JsonNode last = changes.get(changes.size() - 1);
+      comments = optionalString(last, "comments");
+      who = optionalString(last, "who");
+    }
+
+    return new ParseOutcome.Accepted(PushEvent.newBuilder()
+        .setBranch(branch)
+        .setRevision(revision.substring(0, 12))
+        .setBuilder(builder)
+        .setRoutingKey(routingKey)
+        .setBuildNumber(buildNumber)
+        .setEvent(kind)
+        .setResult(result)
+        .setTestJob(isTestJob(branch, routingKey))
+        .setComments(comments)
+        .setWho(who)
+        .setEventTime(sent)
+        .build());
+  }
+
+  /**
+   * The event time ({@code _meta.sent}, epoch milliseconds) of a Pulse body, or {@code null} when the body has
+   * none that {@link #parse} would accept. For producers that stamp records with their event time (replay, the
+   * bridge), so that stream time is event time everywhere.
+   */
+  public static Long eventTime(byte[] body) {
+    try {
+      JsonNode root = MAPPER.readTree(body);
+      if (root == null || !root.path("_meta").isObject()) {
+        return null;
+      }
+      return sent(root.get("_meta"));
+    } catch (IOException | Invalid e) {
+      return null;
+    }
+  }
+
+  private static long sent(JsonNode meta) throws Invalid {
+    JsonNode sent = meta.get("sent");
+    if (sent == null || sent.isNull()) {
+      throw new Invalid(RejectReason.BAD_TIMESTAMP, "_meta.sent is missing: the message has no event time");
+    }
+    if (!sent.isTextual()) {
+      throw new Invalid(RejectReason.BAD_TIMESTAMP, "_meta.sent is not a string: " + abbreviate(sent.toString()));
+    }
+    try {
+      // RFC 3339 with an offset (Z allowed); fractional seconds are truncated to milliseconds.
+      return OffsetDateTime.parse(sent.asText(), DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant().toEpochMilli();
+    } catch (DateTimeParseException | ArithmeticException e) {
+      throw new Invalid(RejectReason.BAD_TIMESTAMP, "_meta.sent " + quote(sent.asText())
+          + " is not an RFC 3339 timestamp with offset");
+    }
+  }
+
+  private static JsonNode object(JsonNode parent, String field, String path) throws Invalid {
+    JsonNode n = parent.get(field);
+    if (n == null || n.isNull()) {
+      throw new Invalid(RejectReason.MISSING_FIELD, path + " is missing");
+    }
+    if (!n.isObject()) {
+      throw new Invalid(RejectReason.WRONG_TYPE, path + " is not an object");
+    }
+    return n;
+  }
+
+  private static String string(JsonNode parent, String field, String path) throws Invalid {
+    JsonNode n = parent.get(field);
+    if (n == null || n.isNull()) {
+      throw new Invalid(RejectReason.MISSING_FIELD, path + " is missing");
+    }
+    if (!n.isTextual()) {
+      throw new Invalid(RejectReason.WRONG_TYPE, path + " is not a string: " + abbreviate(n.toString()));
+    }
+    return n.asText();
+  }
+
+  private static String optionalString(JsonNode parent, String field) {
+    JsonNode n = parent.get(field);
+    return n != null && n.isTextual() ? n.asText() : null;
+  }
+
+  static String quote(String s) {
+    return "\"" + abbreviate(s) + "\"";
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+  }
+
+  private static ParseOutcome rejected(RejectReason reason, String error) {
+    return new ParseOutcome.Rejected(reason, error);
+  }
+
+  /** {@code payload.build.properties}: a list of {@code [name, value, source]}; a repeated name: the last wins. */
+  private record Properties(Map<String, JsonNode> byName) {
+
+    static Properties read(JsonNode build) throws Invalid {
+      JsonNode list = build.get("properties");
+      if (list == null || list.isNull()) {
+        throw new Invalid(RejectReason.MISSING_FIELD, "payload.build.properties is missing");
+      }
+      if (!list.isArray()) {
+        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.properties is not a list");
+      }
+      Map<String, JsonNode> byName = new java.util.HashMap<>();
+      for (int i = 0; i < list.size(); i++) {
+        JsonNode p = list.get(i);
+        if (!p.isArray() || p.size() < 2 || !p.get(0).isTextual()) {
+          throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.properties[" + i + "] is not [name, value, source]");
+        }
+        byName.put(p.get(0).asText(), p.get(1));
+      }
+      return new Properties(byName);
+    }
+
+    String string(String name) throws Invalid {
+      JsonNode v = byName.get(name);
+      String path = "property " + name;
+      if (v == null || v.isNull()) {
+        throw new Invalid(RejectReason.MISSING_FIELD, path + " is missing");
+      }
+      if (!v.isTextual()) {
+        throw new Invalid(RejectReason.WRONG_TYPE, path + " is not a string: " + abbreviate(v.toString()));
+      }
+      if (v.asText().isEmpty()) {
+        throw new Invalid(RejectReason.MISSING_FIELD, path + " is empty");
+      }
+      return v.asText();
+    }
+  }
+
+  /** Internal control flow for the first problem found; carries no stack trace. */
+  private static final class Invalid extends Exception {
+    private static final long serialVersionUID = 1L;
+    final RejectReason reason;
+
+    Invalid(RejectReason reason, String message) {
+      super(message, null, false, false);
+      this.reason = reason;
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package org.triggerbot.processor.topology;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.ProcessorSupplier;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+import org.triggerbot.processor.policy.Decision;
+import org.triggerbot.processor.policy.Policy;
+import org.triggerbot.processor.state.BuilderState;
+import org.triggerbot.processor.state.EventKind;
+import org.triggerbot.processor.state.PushEvent;
+import org.triggerbot.processor.state.PushState;
+import org.triggerbot.schemas.AvroSerde;
+import org.triggerbot.schemas.JobEvent;
+import org.triggerbot.schemas.TriggerCommand;
+import org.triggerbot.schemas.TriggerDecision;
+
+/**
+ * The stateful core: applies the {@link Policy} to each event of a push (records arrive keyed by
+ * {@code branch/revision}, so one task owns a push) and forwards one {@code TriggerDecision} per evaluated event
+ * plus one {@code TriggerCommand} per real trigger.
+ *
+ * <p>State lives only in the four changelogged stores of {@link StoreNames}; a restart resumes exactly. A
+ * stream-time punctuator deletes pushes whose TTL passed more than {@link #SWEEP_GRACE} ago, and global-window
+ * entries older than an hour plus that grace, so the stores do not grow forever. The grace keeps state for
+ * messages that arrive out of order by up to a day; the TTL rule itself is applied exactly, per message.
+ */
+final class DecideProcessor implements Processor<String, PushEvent, String, SpecificRecord> {
+
+  static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
+  static final Duration SWEEP_GRACE = Duration.ofDays(1);
+
+  private final Policy policy;
+  private final boolean wallClock;
+  private ProcessorContext<String, SpecificRecord> context;
+  private KeyValueStore<String, PushState> pushes;
+  private KeyValueStore<String, BuilderState> builders;
+  private KeyValueStore<String, Long> seen;
+  private StoreGlobalWindow window;
+
+  DecideProcessor(Policy policy, boolean wallClock) {
+    this.policy = policy;
+    this.wallClock = wallClock;
+  }
+
+  /** Supplies the processor with its stores attached. */
+  static ProcessorSupplier<String, PushEvent, String, SpecificRecord> supplier(Policy policy, boolean wallClock) {
+    return new ProcessorSupplier<>() {
+      @Override
+      public Processor<String, PushEvent, String, SpecificRecord> get() {
+        return new DecideProcessor(policy, wallClock);
+      }
+
+      @Override
+      public Set<StoreBuilder<?>> stores() {
+        return Set.of(
+            Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.PUSHES),
+                Serdes.String(), AvroSerde.of(PushState.class)),
+            Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.BUILDERS),
+                Serdes.String(), AvroSerde.of(BuilderState.class)),
+            Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.SEEN_EVENTS),
+                Serdes.String(), Serdes.Long()),
+            Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.GLOBAL_TRIGGERS),
+                Serdes.String(), Serdes.Integer()));
+      }
+    };
+  }
+
+  @Override
+  public void init(ProcessorContext<String, SpecificRecord> context) {
+    this.context = context;
+    this.pushes = context.getStateStore(StoreNames.PUSHES);
+    this.builders = context.getStateStore(StoreNames.BUILDERS);
+    this.seen = context.getStateStore(StoreNames.SEEN_EVENTS);
+    this.window = new StoreGlobalWindow(context.getStateStore(StoreNames.GLOBAL_TRIGGERS));
+    context.schedule(SWEEP_INTERVAL, PunctuationType.STREAM_TIME, this::sweep);
+  }
+
+  @Override
+  public void process(Record<String, PushEvent> record) {
+    PushEvent event = record.value();
+    long t = event.getEventTime();
+    String pushKey = Keys.push(event.getBranch(), event.getRevision());
+
+    PushState push = pushes.get(pushKey);
+    if (push != null && policy.expired(push, t)) {
+      forget(pushKey);
+      push = null;
+    }
+    String seenKey = Keys.under(pushKey, event.getRoutingKey());
+    if (push != null && seen.get(seenKey) != null) {
+      return; // a duplicate delivery: changes nothing, decides nothing
+    }
+    if (push == null) {
+      push = Policy.newPush(t);
+    }
+    seen.put(seenKey, t);
+
+    String builderKey = Keys.under(pushKey, event.getBuilder());
+    String decisionId = decisionId(pushKey, push.getLifeStart(), event.getRoutingKey());
+    Policy.Applied applied = policy.apply(push, builders.get(builderKey), event, window, decisionId);
+    pushes.put(pushKey, push);
+    builders.put(builderKey, applied.builder());
+
+    Decision d = applied.decision();
+    if (d == null) {
+      return;
+    }
+    TriggerDecision decision = TriggerDecision.newBuilder()
+        .setDecisionId(decisionId)
+        .setBranch(event.getBranch())
+        .setRevision(event.getRevision())
+        .setBuilder(event.getBuilder())
+        .setEvent(event.getEvent() == EventKind.STARTED ? JobEvent.STARTED : JobEvent.FINISHED)
+        .setResult(event.getResult())
+        .setReason(d.reason())
+        .setCount(d.count())
+        .setFailuresOnPush(d.failuresOnPush())
+        .setJobsOnPush(d.jobsOnPush())
+        .setBudgetLimit(d.budgetLimit())
+        .setPolicyVersion(policy.settings().version())
+        .setUser(push.getPusher())
+        .setEventTime(Instant.ofEpochMilli(t))
+        .setDecidedAt(wallClock ? Instant.ofEpochMilli(context.currentSystemTimeMs()) : null)
+        .setRoutingKey(event.getRoutingKey())
+        .build();
+    context.forward(new Record<String, SpecificRecord>(pushKey, decision, t));
+    if (d.issuesJobs()) {
+      TriggerCommand command = TriggerCommand.newBuilder()
+          .setCommandId(decisionId)
+          .setBranch(event.getBranch())
+          .setRevision(event.getRevision())
+          .setBuilder(event.getBuilder())
+          .setCount(d.count())
+          .setReason(d.reason())
+          .setRequestedAt(Instant.ofEpochMilli(t))
+          .build();
+      context.forward(new Record<String, SpecificRecord>(builderKey, command, t));
+    }
+  }
+
+  /**
+   * Deterministic: the push, the life of the push and the routing key identify an evaluated event, because a
+   * routing key is evaluated at most once per life.
+   */
+  static String decisionId(String pushKey, long lifeStart, String routingKey) {
+    return UUID.nameUUIDFromBytes((pushKey + "\n" + lifeStart + "\n" + routingKey).getBytes(StandardCharsets.UTF_8))
+        .toString();
+  }
+
+  private void forget(String pushKey) {
+    pushes.delete(pushKey);
+    deletePrefix(builders, Keys.prefix(pushKey));
+    deletePrefix(seen, Keys.prefix(pushKey));
+  }
+
+  private static <V> void deletePrefix(KeyValueStore<String, V> store, String prefix) {
+    List<String> keys = new ArrayList<>();
+    try (KeyValueIterator<String, V> it = store.prefixScan(prefix, new StringSerializer())) {
+      while (it.hasNext()) {
+        keys.add(it.next().key);
+      }
+    }
+    keys.forEach(store::delete);
+  }
+
+  private void sweep(long streamTime) {
+    long grace = SWEEP_GRACE.toMillis();
+    List<String> expired = new ArrayList<>();
+    try (KeyValueIterator<String, PushState> it = pushes.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, PushState> kv = it.next();
+        if (policy.sweepable(kv.value.getLastSeen(), streamTime, grace)) {
+          expired.add(kv.key);
+        }
+      }
+    }
+    expired.forEach(this::forget);
+    window.purgeBefore(streamTime - Duration.ofHours(1).toMillis() - grace);
+  }
+}

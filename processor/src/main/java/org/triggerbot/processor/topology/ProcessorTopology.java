@@ -1,0 +1,103 @@
+package org.triggerbot.processor.topology;
+
+import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.triggerbot.processor.policy.Policy;
+import org.triggerbot.processor.policy.PolicySettings;
+import org.triggerbot.processor.pulse.PulseParser;
+import org.triggerbot.processor.state.PushEvent;
+import org.triggerbot.schemas.AvroSerde;
+import org.triggerbot.schemas.RejectedMessage;
+import org.triggerbot.schemas.Topic;
+import org.triggerbot.schemas.Topics;
+import org.triggerbot.schemas.TriggerCommand;
+import org.triggerbot.schemas.TriggerDecision;
+
+/**
+ * The processor's topology, as a pure function of its settings:
+ *
+ * <pre>
+ * pulse.raw ─ parse-pulse ─┬─ rejected ─────────────────────────────────────────► pulse.rejected
+ *                          └─ accepted ─ key-by-push ─ [by-push repartition] ─ decide ─┬─► trigger.decisions
+ *                                                                                      └─► trigger.commands
+ * </pre>
+ *
+ * Every processor, store and internal topic is named, so names (and changelog topics) are stable across
+ * versions. Out-of-scope messages are dropped in {@code parse-pulse}, before the repartition, so the internal
+ * topic carries only the small {@code PushEvent}s of enabled branches.
+ */
+public final class ProcessorTopology {
+
+  /** The internal topic that co-locates a push's events: {@code <application.id>-by-push-repartition}. */
+  public static final String BY_PUSH = "by-push";
+
+  private ProcessorTopology() {}
+
+  public static Topology build(TopologySettings settings) {
+    PolicySettings policySettings = settings.policy();
+    PulseParser parser = new PulseParser(policySettings.branches(), policySettings.pulseMaxBytes());
+    Policy policy = new Policy(shareGlobalLimits(policySettings, settings.decisionPartitions()));
+    StreamsBuilder builder = new StreamsBuilder();
+
+    Topic<String, byte[]> raw = Topics.PULSE_RAW_BYTES;
+    KStream<String, SpecificRecord> parsed = builder
+        .stream(raw.name(), Consumed.with(raw.keySerde(), raw.valueSerde()).withName("pulse-raw-source"))
+        .processValues(() -> new ParsePulseProcessor(parser), Named.as("parse-pulse"));
+
+    Map<String, KStream<String, SpecificRecord>> routes = parsed.split(Named.as("parsed-"))
+        .branch((k, v) -> v instanceof RejectedMessage, Branched.as("rejected"))
+        .defaultBranch(Branched.as("accepted"));
+
+    routes.get("parsed-rejected")
+        .mapValues(v -> (RejectedMessage) v, Named.as("as-rejected"))
+        .to(Topics.PULSE_REJECTED.name(), produced(Topics.PULSE_REJECTED, "pulse-rejected-sink"));
+
+    KStream<String, SpecificRecord> decided = routes.get("parsed-accepted")
+        .map((k, v) -> {
+          PushEvent e = (PushEvent) v;
+          return KeyValue.pair(Keys.push(e.getBranch(), e.getRevision()), e);
+        }, Named.as("key-by-push"))
+        .repartition(Repartitioned.with(Serdes.String(), AvroSerde.of(PushEvent.class))
+            .withName(BY_PUSH)
+            .withNumberOfPartitions(settings.decisionPartitions()))
+        .process(DecideProcessor.supplier(policy, settings.wallClockDecisions()), Named.as("decide"));
+
+    decided.split(Named.as("decided-"))
+        .branch((k, v) -> v instanceof TriggerDecision, Branched.withConsumer(s -> s
+            .mapValues(v -> (TriggerDecision) v, Named.as("as-decision"))
+            .to(Topics.TRIGGER_DECISIONS.name(), produced(Topics.TRIGGER_DECISIONS, "trigger-decisions-sink")),
+            "decisions"))
+        .branch((k, v) -> v instanceof TriggerCommand, Branched.withConsumer(s -> s
+            .mapValues(v -> (TriggerCommand) v, Named.as("as-command"))
+            .to(Topics.TRIGGER_COMMANDS.name(), produced(Topics.TRIGGER_COMMANDS, "trigger-commands-sink")),
+            "commands"))
+        .noDefaultBranch();
+
+    return builder.build();
+  }
+
+  /** Each decision task enforces its share of the global limits, so that all tasks together stay within them. */
+  static PolicySettings shareGlobalLimits(PolicySettings p, int partitions) {
+    if (partitions == 1) {
+      return p;
+    }
+    return new PolicySettings(p.branches(), p.requireTrySyntax(), p.retryCount(), p.requestedLimit(), p.budgetFloor(),
+        p.budgetRatio(), p.maxFailureTriggersPerHour() / partitions, p.maxRequestedTriggersPerHour() / partitions,
+        p.triggeringEnabled(), p.dryRun(), p.triggerUsers(), p.ignoreUsers(), p.buildersDeny(), p.buildersHidden(),
+        p.pushTtl(), p.pulseMaxBytes(), p.version());
+  }
+
+  private static <V> Produced<String, V> produced(Topic<String, V> topic, String name) {
+    return Produced.with(topic.keySerde(), topic.valueSerde()).withName(name);
+  }
+}

@@ -1,0 +1,126 @@
+package org.triggerbot.processor.topology;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.triggerbot.processor.app.PolicyConfig;
+import org.triggerbot.processor.policy.PolicySettings;
+import org.triggerbot.processor.pulse.PulseParser;
+import org.triggerbot.processor.state.BuilderState;
+import org.triggerbot.processor.state.PushState;
+import org.triggerbot.schemas.PulseMessage;
+import org.triggerbot.schemas.RejectedMessage;
+import org.triggerbot.schemas.Topics;
+import org.triggerbot.schemas.TriggerCommand;
+import org.triggerbot.schemas.TriggerDecision;
+
+/** The real topology on a {@link TopologyTestDriver}: pipe Pulse bodies in, read decisions, commands, stores. */
+final class TopologyHarness implements AutoCloseable {
+
+  final TopologyTestDriver driver;
+  private final TestInputTopic<String, PulseMessage> input;
+  private final TestOutputTopic<String, TriggerDecision> decisions;
+  private final TestOutputTopic<String, TriggerCommand> commands;
+  private final TestOutputTopic<String, RejectedMessage> rejected;
+
+  TopologyHarness(Map<String, String> policy, Path stateDir) {
+    PolicySettings settings = PolicyConfig.parse(policy);
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "triggerbot-test");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
+    driver = new TopologyTestDriver(ProcessorTopology.build(new TopologySettings(settings, 1, false)), props);
+    input = driver.createInputTopic(Topics.PULSE_RAW.name(), Topics.PULSE_RAW.keySerde().serializer(),
+        Topics.PULSE_RAW.valueSerde().serializer());
+    decisions = driver.createOutputTopic(Topics.TRIGGER_DECISIONS.name(),
+        Topics.TRIGGER_DECISIONS.keySerde().deserializer(), Topics.TRIGGER_DECISIONS.valueSerde().deserializer());
+    commands = driver.createOutputTopic(Topics.TRIGGER_COMMANDS.name(),
+        Topics.TRIGGER_COMMANDS.keySerde().deserializer(), Topics.TRIGGER_COMMANDS.valueSerde().deserializer());
+    rejected = driver.createOutputTopic(Topics.PULSE_REJECTED.name(),
+        Topics.PULSE_REJECTED.keySerde().deserializer(), Topics.PULSE_REJECTED.valueSerde().deserializer());
+  }
+
+  static Map<String, String> policy(String... keyValues) {
+    Map<String, String> m = new HashMap<>();
+    for (String kv : keyValues) {
+      int eq = kv.indexOf('=');
+      m.put(kv.substring(0, eq), kv.substring(eq + 1));
+    }
+    return m;
+  }
+
+  /** Pipes Pulse bodies as the bridge would write them (key = routing key, value = PulseMessage). */
+  TopologyHarness pipe(String... bodies) {
+    for (String body : bodies) {
+      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      Long sent = PulseParser.eventTime(bytes);
+      // As the bridge does: the record timestamp is the message's event time, so stream time is event time.
+      input.pipeInput(routingKeyOf(body), PulseMessage.newBuilder()
+          .setExchange("exchange/build/")
+          .setRoutingKey(routingKeyOf(body))
+          .setBody(ByteBuffer.wrap(bytes))
+          .setReceivedAt(Instant.EPOCH)
+          .build(), sent == null ? 0L : sent);
+    }
+    return this;
+  }
+
+  /** Pipes a raw record value (for values that are not PulseMessages at all). */
+  void pipeRawValue(byte[] value) {
+    driver.createInputTopic(Topics.PULSE_RAW_BYTES.name(), Topics.PULSE_RAW_BYTES.keySerde().serializer(),
+        Topics.PULSE_RAW_BYTES.valueSerde().serializer()).pipeInput("k", value);
+  }
+
+  List<TriggerDecision> decisions() {
+    return decisions.readValuesToList();
+  }
+
+  List<TriggerCommand> commands() {
+    return commands.readValuesToList();
+  }
+
+  List<org.apache.kafka.streams.test.TestRecord<String, TriggerCommand>> commandRecords() {
+    return commands.readRecordsToList();
+  }
+
+  List<RejectedMessage> rejected() {
+    return rejected.readValuesToList();
+  }
+
+  KeyValueStore<String, PushState> pushes() {
+    return driver.getKeyValueStore(StoreNames.PUSHES);
+  }
+
+  KeyValueStore<String, BuilderState> builders() {
+    return driver.getKeyValueStore(StoreNames.BUILDERS);
+  }
+
+  KeyValueStore<String, Long> seenEvents() {
+    return driver.getKeyValueStore(StoreNames.SEEN_EVENTS);
+  }
+
+  private static String routingKeyOf(String body) {
+    int at = body.indexOf("\"routing_key\":\"");
+    if (at < 0) {
+      return "unknown";
+    }
+    int start = at + "\"routing_key\":\"".length();
+    return body.substring(start, body.indexOf('"', start));
+  }
+
+  @Override
+  public void close() {
+    driver.close();
+  }
+}
