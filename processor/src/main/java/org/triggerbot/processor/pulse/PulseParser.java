@@ -148,20 +148,30 @@ public final class PulseParser {
   }
 
   /**
-   * The event time ({@code _meta.sent}, epoch milliseconds) of a Pulse body, or {@code null} when the body has
-   * none that {@link #parse} would accept. For producers that stamp records with their event time (replay, the
-   * bridge), so that stream time is event time everywhere.
+   * The AMQP envelope of a Pulse body as its {@code _meta} records it: exchange, routing key and event time
+   * ({@code _meta.sent}, epoch milliseconds); each {@code null} when absent or unreadable. For producers that
+   * stamp records with their event time (replay, tests), so that stream time is event time everywhere.
    */
-  public static Long eventTime(byte[] body) {
+  public record Envelope(String exchange, String routingKey, Long sent) {}
+
+  public static Envelope envelope(byte[] body) {
+    JsonNode meta;
     try {
       JsonNode root = MAPPER.readTree(body);
-      if (root == null || !root.path("_meta").isObject()) {
-        return null;
-      }
-      return sent(root.get("_meta"));
-    } catch (IOException | Invalid e) {
-      return null;
+      meta = root == null ? null : root.get("_meta");
+    } catch (IOException e) {
+      return new Envelope(null, null, null);
     }
+    if (meta == null || !meta.isObject()) {
+      return new Envelope(null, null, null);
+    }
+    Long sent;
+    try {
+      sent = sent(meta);
+    } catch (Invalid e) {
+      sent = null;
+    }
+    return new Envelope(optionalString(meta, "exchange"), optionalString(meta, "routing_key"), sent);
   }
 
   private static long sent(JsonNode meta) throws Invalid {

@@ -25,7 +25,7 @@ import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerDecision;
 
 /** The real topology on a {@link TopologyTestDriver}: pipe Pulse bodies in, read decisions, commands, stores. */
-final class TopologyHarness implements AutoCloseable {
+public final class TopologyHarness implements AutoCloseable {
 
   final TopologyTestDriver driver;
   private final TestInputTopic<String, PulseMessage> input;
@@ -33,7 +33,7 @@ final class TopologyHarness implements AutoCloseable {
   private final TestOutputTopic<String, TriggerCommand> commands;
   private final TestOutputTopic<String, RejectedMessage> rejected;
 
-  TopologyHarness(Map<String, String> policy, Path stateDir) {
+  public TopologyHarness(Map<String, String> policy, Path stateDir) {
     PolicySettings settings = PolicyConfig.parse(policy);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "triggerbot-test");
@@ -51,7 +51,7 @@ final class TopologyHarness implements AutoCloseable {
         Topics.PULSE_REJECTED.keySerde().deserializer(), Topics.PULSE_REJECTED.valueSerde().deserializer());
   }
 
-  static Map<String, String> policy(String... keyValues) {
+  public static Map<String, String> policy(String... keyValues) {
     Map<String, String> m = new HashMap<>();
     for (String kv : keyValues) {
       int eq = kv.indexOf('=');
@@ -61,10 +61,10 @@ final class TopologyHarness implements AutoCloseable {
   }
 
   /** Pipes Pulse bodies as the bridge would write them (key = routing key, value = PulseMessage). */
-  TopologyHarness pipe(String... bodies) {
+  public TopologyHarness pipe(String... bodies) {
     for (String body : bodies) {
       byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-      Long sent = PulseParser.eventTime(bytes);
+      Long sent = PulseParser.envelope(bytes).sent();
       // As the bridge does: the record timestamp is the message's event time, so stream time is event time.
       input.pipeInput(routingKeyOf(body), PulseMessage.newBuilder()
           .setExchange("exchange/build/")
@@ -82,11 +82,11 @@ final class TopologyHarness implements AutoCloseable {
         Topics.PULSE_RAW_BYTES.valueSerde().serializer()).pipeInput("k", value);
   }
 
-  List<TriggerDecision> decisions() {
+  public List<TriggerDecision> decisions() {
     return decisions.readValuesToList();
   }
 
-  List<TriggerCommand> commands() {
+  public List<TriggerCommand> commands() {
     return commands.readValuesToList();
   }
 

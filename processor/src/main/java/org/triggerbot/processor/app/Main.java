@@ -1,0 +1,31 @@
+package org.triggerbot.processor.app;
+
+import java.util.Arrays;
+import java.util.List;
+import org.triggerbot.processor.replay.ReplayCommand;
+
+/** Entry point of the processor jar: {@code processor} runs the service, {@code replay} replays a file. */
+public final class Main {
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(Arrays.asList(args)));
+  }
+
+  static int run(List<String> args) {
+    if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h")) {
+      System.out.println("usage: triggerbot processor [--config FILE] | triggerbot replay --help");
+      return args.isEmpty() ? 2 : 0;
+    }
+    List<String> rest = args.subList(1, args.size());
+    return switch (args.get(0)) {
+      case "replay" -> ReplayCommand.run(rest, System.out, System.err);
+      case "processor" -> ProcessorMain.run(rest);
+      default -> {
+        System.err.println("unknown command '" + args.get(0) + "': expected processor or replay");
+        yield 2;
+      }
+    };
+  }
+}

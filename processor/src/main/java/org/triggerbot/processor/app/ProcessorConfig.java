@@ -1,0 +1,129 @@
+package org.triggerbot.processor.app;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.streams.StreamsConfig;
+import org.triggerbot.processor.policy.PolicySettings;
+import org.triggerbot.processor.topology.TopologySettings;
+
+/**
+ * The processor service's configuration: where Kafka is, how the Streams application runs, and the policy
+ * keys of {@link PolicyConfig}. Read from a properties file ({@code --config FILE}) and from environment
+ * variables {@code TRIGGERBOT_<KEY>} (key upper-cased, dots as underscores, e.g.
+ * {@code TRIGGERBOT_BOOTSTRAP_SERVERS}); the environment wins. Keys starting with {@code streams.} are passed to
+ * Kafka Streams without the prefix (e.g. {@code streams.commit.interval.ms}). Any other unknown key is an error.
+ */
+public final class ProcessorConfig extends AbstractConfig {
+
+  public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+  public static final String APPLICATION_ID = "application.id";
+  public static final String STATE_DIR = "state.dir";
+  public static final String PROCESSING_GUARANTEE = "processing.guarantee";
+  public static final String DECISION_PARTITIONS = "decision.partitions";
+  public static final String REPLICATION_FACTOR = "replication.factor";
+  public static final String NUM_STREAM_THREADS = "num.stream.threads";
+  public static final String STREAMS_PREFIX = "streams.";
+  public static final String ENV_PREFIX = "TRIGGERBOT_";
+
+  public static final ConfigDef DEFINITION = PolicyConfig.define(new ConfigDef())
+      .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+          Importance.HIGH, "Kafka bootstrap servers, host:port[,host:port].")
+      .define(APPLICATION_ID, Type.STRING, "triggerbot-processor", new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Kafka Streams application id: the consumer group and the prefix of internal topics. Instances with the same id share the work.")
+      .define(STATE_DIR, Type.STRING, Path.of(System.getProperty("java.io.tmpdir"), "triggerbot-processor").toString(),
+          Importance.HIGH, "Directory of the local state stores (a cache of the changelogs; mount a volume to restart fast).")
+      .define(PROCESSING_GUARANTEE, Type.STRING, StreamsConfig.EXACTLY_ONCE_V2,
+          ConfigDef.ValidString.in(StreamsConfig.EXACTLY_ONCE_V2, StreamsConfig.AT_LEAST_ONCE), Importance.HIGH,
+          "exactly_once_v2 (default: no decision lost or duplicated across crashes) or at_least_once.")
+      .define(DECISION_PARTITIONS, Type.INT, 1, ConfigDef.Range.between(1, 1024), Importance.MEDIUM,
+          "Partitions of the by-push repartition topic. Each partition enforces floor(limit / partitions) of the global hourly limits.")
+      .define(REPLICATION_FACTOR, Type.INT, -1, ConfigDef.Range.atLeast(-1), Importance.MEDIUM,
+          "Replication factor of internal topics; -1 uses the broker's default.")
+      .define(NUM_STREAM_THREADS, Type.INT, 1, ConfigDef.Range.between(1, 64), Importance.LOW,
+          "Stream threads in this instance.");
+
+  private final Map<String, String> passThrough;
+
+  private ProcessorConfig(Map<String, String> values, Map<String, String> passThrough) {
+    super(DEFINITION, values, false);
+    this.passThrough = passThrough;
+  }
+
+  /** Reads the file (may be null) and the environment; validates everything. */
+  public static ProcessorConfig load(Path file, Map<String, String> env) {
+    Map<String, String> values = new HashMap<>();
+    if (file != null) {
+      Properties p = new Properties();
+      try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        p.load(r);
+      } catch (IOException e) {
+        throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage());
+      }
+      p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k)));
+    }
+    env.forEach((name, value) -> {
+      if (name.startsWith(ENV_PREFIX)) {
+        values.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+      }
+    });
+    return of(values);
+  }
+
+  /** Validates {@code values}: known keys and {@code streams.*} pass-through keys only. */
+  public static ProcessorConfig of(Map<String, String> values) {
+    Map<String, String> own = new HashMap<>();
+    Map<String, String> passThrough = new HashMap<>();
+    values.forEach((k, v) -> {
+      if (k.startsWith(STREAMS_PREFIX)) {
+        passThrough.put(k.substring(STREAMS_PREFIX.length()), v);
+      } else if (DEFINITION.names().contains(k)) {
+        own.put(k, v);
+      } else {
+        throw new ConfigException(k, v, "unknown key (known: " + new java.util.TreeSet<>(DEFINITION.names())
+            + ", or streams.* for Kafka Streams settings)");
+      }
+    });
+    return new ProcessorConfig(own, passThrough);
+  }
+
+  public PolicySettings policy() {
+    Map<String, String> policyValues = new HashMap<>();
+    for (String key : PolicyConfig.DEFINITION.names()) {
+      Object v = originals().get(key);
+      if (v != null) {
+        policyValues.put(key, v.toString());
+      }
+    }
+    return PolicyConfig.parse(policyValues);
+  }
+
+  public TopologySettings topologySettings() {
+    return new TopologySettings(policy(), getInt(DECISION_PARTITIONS), true);
+  }
+
+  /** Kafka Streams properties: ours, then the {@code streams.*} pass-through (which may override them). */
+  public Properties streamsProperties() {
+    Properties p = new Properties();
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, getString(BOOTSTRAP_SERVERS));
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, getString(APPLICATION_ID));
+    p.put(StreamsConfig.STATE_DIR_CONFIG, getString(STATE_DIR));
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, getString(PROCESSING_GUARANTEE));
+    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, getInt(REPLICATION_FACTOR));
+    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, getInt(NUM_STREAM_THREADS));
+    p.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);
+    p.putAll(passThrough);
+    return p;
+  }
+}

@@ -1,0 +1,85 @@
+package org.triggerbot.processor.app;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.triggerbot.processor.topology.ProcessorTopology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the processor service: reads configuration, starts Kafka Streams, installs the shutdown hook, waits.
+ * A stream thread that dies of an unexpected exception is replaced up to {@link #MAX_THREAD_REPLACEMENTS}
+ * times; after that the client shuts down and the process exits 1, loudly, so that the orchestrator restarts it.
+ */
+public final class ProcessorMain {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProcessorMain.class);
+  static final int MAX_THREAD_REPLACEMENTS = 3;
+
+  private ProcessorMain() {}
+
+  static int run(List<String> args) {
+    Path file = null;
+    for (int i = 0; i < args.size(); i++) {
+      if (args.get(i).equals("--config") && i + 1 < args.size()) {
+        file = Path.of(args.get(++i));
+      } else if (args.get(i).equals("--help")) {
+        System.out.println("usage: triggerbot processor [--config FILE]\n"
+            + "Configuration: TRIGGERBOT_<KEY> environment variables or the properties FILE. Keys:\n"
+            + ProcessorConfig.DEFINITION.toEnrichedRst());
+        return 0;
+      } else {
+        System.err.println("triggerbot processor: unknown argument '" + args.get(i) + "' (usage: --config FILE)");
+        return 2;
+      }
+    }
+    ProcessorConfig config;
+    try {
+      config = ProcessorConfig.load(file, System.getenv());
+    } catch (ConfigException e) {
+      System.err.println("triggerbot processor: invalid configuration: " + e.getMessage());
+      return 2;
+    }
+
+    KafkaStreams streams = new KafkaStreams(ProcessorTopology.build(config.topologySettings()),
+        config.streamsProperties());
+    AtomicInteger replacements = new AtomicInteger();
+    CountDownLatch stopped = new CountDownLatch(1);
+    AtomicInteger exitCode = new AtomicInteger(0);
+    streams.setUncaughtExceptionHandler(e -> {
+      if (replacements.incrementAndGet() <= MAX_THREAD_REPLACEMENTS) {
+        LOG.error("stream thread died; replacing it ({} of {})", replacements.get(), MAX_THREAD_REPLACEMENTS, e);
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
+      }
+      LOG.error("stream thread died {} times; shutting down", replacements.get(), e);
+      exitCode.set(1);
+      return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    });
+    streams.setStateListener((now, before) -> {
+      LOG.info("processor state {} -> {}", before, now);
+      if (now == KafkaStreams.State.NOT_RUNNING || now == KafkaStreams.State.ERROR) {
+        stopped.countDown();
+      }
+    });
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      streams.close(Duration.ofSeconds(30));
+      stopped.countDown();
+    }, "triggerbot-shutdown"));
+    LOG.info("starting processor {} (policy {})", config.getString(ProcessorConfig.APPLICATION_ID),
+        config.policy().version());
+    streams.start();
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    streams.close(Duration.ofSeconds(30));
+    return exitCode.get();
+  }
+}

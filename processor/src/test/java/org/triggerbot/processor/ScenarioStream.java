@@ -1,0 +1,63 @@
+package org.triggerbot.processor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * A reproducible stream of Pulse bodies for whole-pipeline tests: several try pushes, each with build and test
+ * jobs that start and finish, some failing (orange and red), try lines with and without --rebuild and
+ * --no-retry, duplicate deliveries, log_uploaded repeats, another branch, and a few malformed messages.
+ */
+public final class ScenarioStream {
+
+  private ScenarioStream() {}
+
+  public static List<String> generate(long seed, int pushes, int testJobsPerPush) {
+    Random random = new Random(seed);
+    List<String> out = new ArrayList<>();
+    String[] tryLines = {
+        "try: -b o -p linux64 -u all -t none",
+        "try: -b do -p all -u all -t all --rebuild 2",
+        "try: -b o -p linux -u mochitest-1 --no-retry",
+        "Bug 123 - no try line here",
+        "\"try: -b do -p linux64 -u all[x64] -t all --rebuild-talos 3\"",
+    };
+    for (int p = 0; p < pushes; p++) {
+      String rev = String.format("%012x", (long) seed * 7919 + p * 104729L + 0x10000000000L);
+      String comments = tryLines[p % tryLines.length];
+      String who = p % 7 == 6 ? "other@example.com" : "dev" + (p % 3) + "@example.com";
+      long minute = p * 7L;
+      out.add(PulseJson.build("linux64").rev(rev).comments(comments).who(who).atMinutes(minute).started());
+      out.add(PulseJson.build("linux64").rev(rev).comments(comments).who(who).atMinutes(minute + 1).finished(0));
+      for (int j = 0; j < testJobsPerPush; j++) {
+        PulseJson job = (j % 5 == 4 ? PulseJson.talos("suite-" + j) : PulseJson.test("suite-" + j))
+            .rev(rev).comments(comments).who(who);
+        out.add(job.number(j).atMinutes(minute + 2 + j % 10).started());
+        int roll = random.nextInt(100);
+        int result = roll < 12 ? 2 : roll < 20 ? 1 : roll < 23 ? 4 + random.nextInt(3) : 0;
+        String finished = job.number(j).atMinutes(minute + 12 + j % 10).finished(result);
+        out.add(finished);
+        if (roll % 9 == 0) {
+          out.add(finished); // an at-least-once duplicate
+        }
+        if (roll % 4 == 0) {
+          out.add(job.number(j).atMinutes(minute + 13 + j % 10).logUploaded(result));
+        }
+        if (result == 2 && roll % 2 == 0) {
+          // the retrigger ran and passed
+          out.add(job.number(j + 1000).atMinutes(minute + 30 + j % 10).started());
+          out.add(job.number(j + 1000).atMinutes(minute + 40 + j % 10).finished(0));
+        }
+      }
+      if (p % 4 == 1) {
+        out.add(PulseJson.test("suite-0").branch("mozilla-inbound").rev(rev).atMinutes(minute + 5).finished(2));
+      }
+      if (p % 5 == 2) {
+        out.add("{not json at all");
+        out.add(PulseJson.test("suite-x").rev("NOTAREVISION").atMinutes(minute + 6).finished(2));
+      }
+    }
+    return out;
+  }
+}
