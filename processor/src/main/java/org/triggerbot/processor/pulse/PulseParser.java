@@ -4,9 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import java.time.DateTimeException;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,8 +31,12 @@ public final class PulseParser {
   /** The build exchange as Pulse names it, and the name it had before 2014 (seen in the 2013 captures). */
   public static final Set<String> BUILD_EXCHANGES = Set.of("exchange/build/", "org.mozilla.exchange.build");
 
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+  /** Trailing content after the object (two bodies glued together, garbage) makes a body not JSON. */
+  private static final ObjectMapper MAPPER = new ObjectMapper()
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
   private static final Pattern REVISION = Pattern.compile("^[0-9a-f]{12,40}$");
+  private static final Pattern RFC3339 = Pattern.compile(
+      "^(\\d{4})-(\\d{2})-(\\d{2})[Tt](\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d+))?([Zz]|[+-]\\d{2}:\\d{2})$");
   private static final Pattern BUILD_ROUTING_KEY = Pattern.compile("^build\\.(.+)\\.(\\d+)\\.(started|finished)$");
 
   private final Set<String> enabledBranches;
@@ -83,6 +88,14 @@ public final class PulseParser {
     if (!routingKey.startsWith("build.") || !(routingKey.endsWith(".started") || routingKey.endsWith(".finished"))) {
       return new ParseOutcome.OutOfScope("event " + routingKey);
     }
+    JsonNode build = object(object(root, "payload", "payload"), "build", "payload.build");
+    String branch = Properties.branchOf(build);
+    if (!enabledBranches.contains(branch)) {
+      return new ParseOutcome.OutOfScope("branch " + branch);
+    }
+
+    // In scope: from here on, anything wrong is a rejection.
+    Properties props = Properties.read(build);
     Matcher rk = BUILD_ROUTING_KEY.matcher(routingKey);
     if (!rk.matches()) {
       throw new Invalid(RejectReason.BAD_ROUTING_KEY, "_meta.routing_key " + quote(routingKey)
@@ -95,13 +108,6 @@ public final class PulseParser {
       throw new Invalid(RejectReason.BAD_ROUTING_KEY, "build number of " + quote(routingKey) + " is too large");
     }
     EventKind kind = rk.group(3).equals("started") ? EventKind.STARTED : EventKind.FINISHED;
-
-    JsonNode build = object(object(root, "payload", "payload"), "build", "payload.build");
-    Properties props = Properties.read(build);
-    String branch = props.string("branch");
-    if (!enabledBranches.contains(branch)) {
-      return new ParseOutcome.OutOfScope("branch " + branch);
-    }
     String revision = props.string("revision");
     if (!REVISION.matcher(revision).matches()) {
       throw new Invalid(RejectReason.BAD_REVISION, "revision " + quote(revision) + " is not 12 to 40 lowercase hex characters");
@@ -182,12 +188,39 @@ public final class PulseParser {
     if (!sent.isTextual()) {
       throw new Invalid(RejectReason.BAD_TIMESTAMP, "_meta.sent is not a string: " + abbreviate(sent.toString()));
     }
-    try {
-      // RFC 3339 with an offset (Z allowed); fractional seconds are truncated to milliseconds.
-      return OffsetDateTime.parse(sent.asText(), DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant().toEpochMilli();
-    } catch (DateTimeParseException | ArithmeticException e) {
+    Long millis = rfc3339Millis(sent.asText());
+    if (millis == null) {
       throw new Invalid(RejectReason.BAD_TIMESTAMP, "_meta.sent " + quote(sent.asText())
           + " is not an RFC 3339 timestamp with offset");
+    }
+    return millis;
+  }
+
+  /**
+   * RFC 3339 {@code date-time}: seconds required, any number of fractional digits (truncated to milliseconds),
+   * offset {@code Z} or {@code +hh:mm}; {@code T}/{@code Z} in either case. A leap second (:60) is read as the
+   * first instant of the next minute. {@code null} when {@code text} is not one.
+   */
+  static Long rfc3339Millis(String text) {
+    Matcher m = RFC3339.matcher(text);
+    if (!m.matches()) {
+      return null;
+    }
+    try {
+      int second = Integer.parseInt(m.group(6));
+      LocalDateTime local = LocalDateTime.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+          Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5)),
+          Math.min(second, 59));
+      if (second == 60) {
+        local = local.plusSeconds(1);
+      }
+      String fraction = m.group(7) == null ? "" : m.group(7);
+      int millis = fraction.isEmpty() ? 0 : Integer.parseInt((fraction + "00").substring(0, 3));
+      String zone = m.group(8);
+      ZoneOffset offset = zone.equalsIgnoreCase("Z") ? ZoneOffset.UTC : ZoneOffset.of(zone);
+      return local.toInstant(offset).toEpochMilli() + millis;
+    } catch (DateTimeException | ArithmeticException e) {
+      return null; // e.g. month 13, February 30, offset +25:00
     }
   }
 
@@ -232,6 +265,33 @@ public final class PulseParser {
 
   /** {@code payload.build.properties}: a list of {@code [name, value, source]}; a repeated name: the last wins. */
   private record Properties(Map<String, JsonNode> byName) {
+
+    /**
+     * The branch alone, read leniently (the last well-formed {@code branch} entry), so that a message of a
+     * branch that is not enabled is dropped before any further validation.
+     */
+    static String branchOf(JsonNode build) throws Invalid {
+      JsonNode list = build.get("properties");
+      if (list == null || list.isNull()) {
+        throw new Invalid(RejectReason.MISSING_FIELD, "payload.build.properties is missing");
+      }
+      if (!list.isArray()) {
+        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.properties is not a list");
+      }
+      JsonNode branch = null;
+      for (JsonNode p : list) {
+        if (p.isArray() && p.size() >= 2 && p.get(0).isTextual() && p.get(0).asText().equals("branch")) {
+          branch = p.get(1);
+        }
+      }
+      if (branch == null || branch.isNull()) {
+        throw new Invalid(RejectReason.MISSING_FIELD, "property branch is missing");
+      }
+      if (!branch.isTextual()) {
+        throw new Invalid(RejectReason.WRONG_TYPE, "property branch is not a string: " + abbreviate(branch.toString()));
+      }
+      return branch.asText();
+    }
 
     static Properties read(JsonNode build) throws Invalid {
       JsonNode list = build.get("properties");
