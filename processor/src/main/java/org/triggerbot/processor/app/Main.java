@@ -19,6 +19,11 @@ public final class Main {
       return args.isEmpty() ? 2 : 0;
     }
     List<String> rest = args.subList(1, args.size());
+    if (args.get(0).equals("replay")) {
+      // A replay is a command-line tool: its standard error is for the user (rejected lines, the summary),
+      // not for the embedded Kafka Streams' start-up chatter. Must be set before the first logger exists.
+      System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka", "error");
+    }
     return switch (args.get(0)) {
       case "replay" -> ReplayCommand.run(rest, System.out, System.err);
       case "processor" -> ProcessorMain.run(rest);

@@ -16,6 +16,7 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.triggerbot.processor.policy.PolicySettings;
+import org.triggerbot.processor.topology.RejectOnProcessingError;
 import org.triggerbot.processor.topology.TopologySettings;
 
 /**
@@ -123,6 +124,8 @@ public final class ProcessorConfig extends AbstractConfig {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, getInt(REPLICATION_FACTOR));
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, getInt(NUM_STREAM_THREADS));
     p.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);
+    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, RejectOnProcessingError.class);
+    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
     p.putAll(passThrough);
     return p;
   }

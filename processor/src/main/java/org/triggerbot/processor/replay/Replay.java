@@ -21,6 +21,7 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.PulseParser;
 import org.triggerbot.processor.topology.ProcessorTopology;
+import org.triggerbot.processor.topology.RejectOnProcessingError;
 import org.triggerbot.processor.topology.TopologySettings;
 import org.triggerbot.schemas.AvroJson;
 import org.triggerbot.schemas.PulseMessage;
@@ -55,6 +56,8 @@ public final class Replay {
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "replay.invalid:9092"); // never contacted
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
+    props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, RejectOnProcessingError.class);
+    props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, "true");
     long lines = 0;
     long decisions = 0;
     long rejected = 0;

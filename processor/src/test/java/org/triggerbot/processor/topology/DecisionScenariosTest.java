@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.triggerbot.processor.PulseJson;
+import org.triggerbot.testsupport.pulse.PulseJson;
 import org.triggerbot.schemas.DecisionReason;
 import org.triggerbot.schemas.JobEvent;
 import org.triggerbot.schemas.TriggerCommand;
@@ -336,13 +336,6 @@ class DecisionScenariosTest {
     h.pipe(talos.started(), talos.finished(2), PulseJson.test("reftest").finished(2));
     assertEquals(List.of(DecisionReason.TRIGGER_REQUESTED, DecisionReason.SKIP_ALREADY_TRIGGERED,
         DecisionReason.SKIP_DENIED_BUILDER), reasons(h.decisions()));
-  }
-
-  @Test
-  void hiddenBeatsPushBudget() {
-    TopologyHarness h = run("budget.floor=0", "budget.ratio=0", "builders.hidden=Ubuntu VM 12.04 try opt test a");
-    h.pipe(PulseJson.test("a").finished(2));
-    assertEquals(List.of(DecisionReason.SKIP_HIDDEN_BUILDER), reasons(h.decisions()));
   }
 
   @Test

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.triggerbot.processor.ScenarioStream;
+import org.triggerbot.testsupport.pulse.ScenarioStream;
 import org.triggerbot.processor.app.ProcessorConfig;
 import org.triggerbot.processor.pulse.PulseParser;
 import org.triggerbot.schemas.PulseMessage;

@@ -1,4 +1,4 @@
-package org.triggerbot.processor;
+package org.triggerbot.testsupport.pulse;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -58,7 +58,7 @@ public final class PulseJson {
   public PulseJson rev(String r) { this.revision = r; return this; }
   public PulseJson buildername(String n) { this.builderName = n; return this; }
   public PulseJson number(long n) { this.buildNumber = n; return this; }
-  public PulseJson at(Instant t) { this.sent = t; return this; }
+  public PulseJson at(Instant t) { this.sent = t; return this; } // null: no _meta.sent
   public PulseJson atMinutes(long m) { this.sent = T0.plusSeconds(60 * m); return this; }
   public PulseJson comments(String c) { this.comments = c; return this; }
   public PulseJson who(String w) { this.who = w; return this; }

@@ -1,4 +1,4 @@
-package org.triggerbot.processor;
+package org.triggerbot.testsupport.pulse;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,6 +12,32 @@ import java.util.Random;
 public final class ScenarioStream {
 
   private ScenarioStream() {}
+
+  /**
+   * Writes a generated feed as Pulse JSON Lines to standard output:
+   * {@code ScenarioStream [--seed N] [--pushes N] [--jobs N]} (defaults 1, 3, 8). Used to make the README's demo
+   * file and the replay benchmark's input.
+   */
+  public static void main(String[] args) {
+    long seed = 1;
+    int pushes = 3;
+    int jobs = 8;
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      switch (args[i]) {
+        case "--seed" -> seed = Long.parseLong(args[i + 1]);
+        case "--pushes" -> pushes = Integer.parseInt(args[i + 1]);
+        case "--jobs" -> jobs = Integer.parseInt(args[i + 1]);
+        default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (--seed, --pushes, --jobs)");
+      }
+    }
+    java.io.PrintStream out = new java.io.PrintStream(
+        new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16), false,
+        java.nio.charset.StandardCharsets.UTF_8);
+    for (String line : generate(seed, pushes, jobs)) {
+      out.println(line);
+    }
+    out.flush();
+  }
 
   public static List<String> generate(long seed, int pushes, int testJobsPerPush) {
     Random random = new Random(seed);
@@ -27,6 +53,7 @@ public final class ScenarioStream {
       String rev = String.format("%012x", (long) seed * 7919 + p * 104729L + 0x10000000000L);
       String comments = tryLines[p % tryLines.length];
       String who = p % 7 == 6 ? "other@example.com" : "dev" + (p % 3) + "@example.com";
+      // Pushes overlap in time (one every 7 minutes, jobs over ~50 minutes), as on a busy try day.
       long minute = p * 7L;
       out.add(PulseJson.build("linux64").rev(rev).comments(comments).who(who).atMinutes(minute).started());
       out.add(PulseJson.build("linux64").rev(rev).comments(comments).who(who).atMinutes(minute + 1).finished(0));

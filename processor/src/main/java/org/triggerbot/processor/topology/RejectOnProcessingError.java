@@ -1,0 +1,50 @@
+package org.triggerbot.processor.topology;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.streams.errors.ErrorHandlerContext;
+import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
+import org.apache.kafka.streams.processor.api.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.triggerbot.schemas.RejectedMessage;
+import org.triggerbot.schemas.Topics;
+
+/**
+ * When a processor throws on a record (a bug: bad input is already turned into rejections by the parser), the
+ * record goes to {@code pulse.rejected} with reason {@code PROCESSING_ERROR}, the processor's name and the
+ * exception, and the pipeline continues: one poisoned record must not stop every later decision. The record
+ * written is the one read from the source topic of the failing task, bytes as they were.
+ */
+public final class RejectOnProcessingError implements ProcessingExceptionHandler {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RejectOnProcessingError.class);
+
+  @Override
+  public void configure(Map<String, ?> configs) {}
+
+  @Override
+  public Response handleError(ErrorHandlerContext context, Record<?, ?> record, Exception exception) {
+    LOG.error("processor {} failed on {}-{}@{}; record sent to {}", context.processorNodeId(), context.topic(),
+        context.partition(), context.offset(), Topics.PULSE_REJECTED.name(), exception);
+    return Response.resume(List.of(rejection(context, exception)));
+  }
+
+  static ProducerRecord<byte[], byte[]> rejection(ErrorHandlerContext context, Exception exception) {
+    byte[] original = context.sourceRawValue() == null ? new byte[0] : context.sourceRawValue();
+    RejectedMessage rejected = RejectedMessage.newBuilder()
+        .setSourceTopic(String.valueOf(context.topic()))
+        .setSourcePartition(context.partition())
+        .setSourceOffset(context.offset())
+        .setReason("PROCESSING_ERROR")
+        .setError(context.processorNodeId() + " failed: " + exception)
+        .setOriginalBody(ByteBuffer.wrap(original))
+        .setRejectedAt(Instant.ofEpochMilli(context.timestamp()))
+        .build();
+    return new ProducerRecord<>(Topics.PULSE_REJECTED.name(), null, context.timestamp(), context.sourceRawKey(),
+        Topics.REJECTED_MESSAGE.encode(rejected));
+  }
+}
