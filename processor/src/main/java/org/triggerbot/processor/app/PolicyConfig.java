@@ -12,7 +12,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -110,41 +109,64 @@ public final class PolicyConfig extends AbstractConfig {
 
   /** The validated policy. */
   public PolicySettings settings() {
+    Set<String> branches = list(BRANCHES);
+    BigDecimal ratio = new BigDecimal(getString(BUDGET_RATIO).trim());
+    Set<String> triggerUsers = list(TRIGGER_USERS);
+    Set<String> ignoreUsers = list(IGNORE_USERS);
+    Set<String> deny = list(BUILDERS_DENY);
+    Set<String> hidden = list(BUILDERS_HIDDEN);
+    Duration ttl = Duration.parse(getString(PUSH_TTL).trim());
+    // The version fingerprints what the policy means, not how it was spelled: sets sorted, the ratio without
+    // trailing zeros, the TTL normalised, so equal policies share a version.
+    String canonical = String.join("\n",
+        BRANCHES + "=" + sorted(branches),
+        REQUIRE_TRY_SYNTAX + "=" + bool(REQUIRE_TRY_SYNTAX),
+        RETRY_COUNT + "=" + getInt(RETRY_COUNT),
+        REQUESTED_LIMIT + "=" + getInt(REQUESTED_LIMIT),
+        BUDGET_FLOOR + "=" + getInt(BUDGET_FLOOR),
+        BUDGET_RATIO + "=" + ratio.stripTrailingZeros().toPlainString(),
+        GLOBAL_MAX_FAILURE + "=" + getLong(GLOBAL_MAX_FAILURE),
+        GLOBAL_MAX_REQUESTED + "=" + getLong(GLOBAL_MAX_REQUESTED),
+        TRIGGERING_ENABLED + "=" + bool(TRIGGERING_ENABLED),
+        DRY_RUN + "=" + bool(DRY_RUN),
+        TRIGGER_USERS + "=" + sorted(triggerUsers),
+        IGNORE_USERS + "=" + sorted(ignoreUsers),
+        BUILDERS_DENY + "=" + sorted(deny),
+        BUILDERS_HIDDEN + "=" + sorted(hidden),
+        PUSH_TTL + "=" + ttl,
+        PULSE_MAX_BYTES + "=" + getLong(PULSE_MAX_BYTES));
     return new PolicySettings(
-        list(BRANCHES),
+        branches,
         bool(REQUIRE_TRY_SYNTAX),
         getInt(RETRY_COUNT),
         getInt(REQUESTED_LIMIT),
         getInt(BUDGET_FLOOR),
-        new BigDecimal(getString(BUDGET_RATIO).trim()),
+        ratio,
         getLong(GLOBAL_MAX_FAILURE),
         getLong(GLOBAL_MAX_REQUESTED),
         bool(TRIGGERING_ENABLED),
         bool(DRY_RUN),
-        list(TRIGGER_USERS),
-        list(IGNORE_USERS),
-        list(BUILDERS_DENY).stream().map(Pattern::compile).toList(),
-        list(BUILDERS_HIDDEN),
-        Duration.parse(getString(PUSH_TTL).trim()),
+        triggerUsers,
+        ignoreUsers,
+        deny.stream().map(Pattern::compile).toList(),
+        hidden,
+        ttl,
         getLong(PULSE_MAX_BYTES),
-        version());
+        fingerprint(canonical));
   }
 
-  /**
-   * A short fingerprint of every effective policy value, so that analysts can tell which policy made a decision
-   * (and replays under other thresholds are told apart).
-   */
-  private String version() {
-    TreeMap<String, String> effective = new TreeMap<>();
-    for (String key : DEFINITION.names()) {
-      effective.put(key, String.valueOf(values().get(key)));
-    }
+  /** A short, stable fingerprint of the policy, so analysts can tell which policy made a decision. */
+  private static String fingerprint(String canonical) {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(effective.toString().getBytes(StandardCharsets.UTF_8));
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest, 0, 6);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required of every JVM", e);
     }
+  }
+
+  private static String sorted(Set<String> values) {
+    return String.join(",", new java.util.TreeSet<>(values));
   }
 
   private boolean bool(String key) {

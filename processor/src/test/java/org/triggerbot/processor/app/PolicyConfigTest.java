@@ -251,4 +251,12 @@ class PolicyConfigTest {
     assertNotEquals(parse("retry.count=2").version(), parse("retry.count=3").version());
     assertNotEquals(parse("trigger.users=a").version(), parse("ignore.users=a").version());
   }
+
+  @Test
+  void equivalentSpellingsShareAVersion() {
+    assertEquals(parse("branches=try").version(), parse("branches=try,,").version());
+    assertEquals(parse("budget.ratio=0.03").version(), parse("budget.ratio=0.030").version());
+    assertEquals(parse("trigger.users=a,b").version(), parse("trigger.users= b , a").version());
+    assertEquals(parse("push.ttl=P14D").version(), parse("push.ttl=PT336H").version());
+  }
 }

@@ -24,6 +24,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.AfterAll;
@@ -99,7 +100,9 @@ class ProcessorIntegrationTest {
     try (KafkaStreams first = start(policy, stateA.resolve("live"))) {
       List<TriggerDecision> soFar = readAtLeast(Topics.TRIGGER_DECISIONS, expectedAfterFirstHalf);
       assertEquals(expectedAfterFirstHalf, soFar.size());
-      first.close(Duration.ofSeconds(30));
+      // Leave the group, so the second instance need not wait out the first one's session timeout.
+      first.close(CloseOptions.timeout(Duration.ofSeconds(30))
+          .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
     }
 
     produce(stream.subList(half, stream.size()));
