@@ -107,6 +107,22 @@ public final class PolicyConfig extends AbstractConfig {
     return new PolicyConfig(values).settings();
   }
 
+  /**
+   * The policy from {@code key=value} assignments (as {@code --set} takes them); a later assignment of a key
+   * wins. An assignment without {@code =} or with an empty key is a {@link ConfigException}.
+   */
+  public static PolicySettings fromAssignments(java.util.Collection<String> assignments) {
+    Map<String, String> values = new java.util.LinkedHashMap<>();
+    for (String assignment : assignments) {
+      int eq = assignment.indexOf('=');
+      if (eq <= 0) {
+        throw new ConfigException("policy settings take key=value, got '" + assignment + "'");
+      }
+      values.put(assignment.substring(0, eq).trim(), assignment.substring(eq + 1));
+    }
+    return parse(values);
+  }
+
   /** The validated policy. */
   public PolicySettings settings() {
     Set<String> branches = list(BRANCHES);

@@ -271,15 +271,8 @@ public final class PulseParser {
      * branch that is not enabled is dropped before any further validation.
      */
     static String branchOf(JsonNode build) throws Invalid {
-      JsonNode list = build.get("properties");
-      if (list == null || list.isNull()) {
-        throw new Invalid(RejectReason.MISSING_FIELD, "payload.build.properties is missing");
-      }
-      if (!list.isArray()) {
-        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.properties is not a list");
-      }
       JsonNode branch = null;
-      for (JsonNode p : list) {
+      for (JsonNode p : list(build)) {
         if (p.isArray() && p.size() >= 2 && p.get(0).isTextual() && p.get(0).asText().equals("branch")) {
           branch = p.get(1);
         }
@@ -294,13 +287,7 @@ public final class PulseParser {
     }
 
     static Properties read(JsonNode build) throws Invalid {
-      JsonNode list = build.get("properties");
-      if (list == null || list.isNull()) {
-        throw new Invalid(RejectReason.MISSING_FIELD, "payload.build.properties is missing");
-      }
-      if (!list.isArray()) {
-        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.properties is not a list");
-      }
+      JsonNode list = list(build);
       Map<String, JsonNode> byName = new java.util.HashMap<>();
       for (int i = 0; i < list.size(); i++) {
         JsonNode p = list.get(i);
@@ -310,6 +297,17 @@ public final class PulseParser {
         byName.put(p.get(0).asText(), p.get(1));
       }
       return new Properties(byName);
+    }
+
+    private static JsonNode list(JsonNode build) throws Invalid {
+      JsonNode list = build.get("properties");
+      if (list == null || list.isNull()) {
+        throw new Invalid(RejectReason.MISSING_FIELD, "payload.build.properties is missing");
+      }
+      if (!list.isArray()) {
+        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.properties is not a list");
+      }
+      return list;
     }
 
     String string(String name) throws Invalid {

@@ -9,9 +9,8 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.apache.kafka.common.config.ConfigException;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
@@ -43,7 +42,7 @@ public final class ReplayCommand {
   public static int run(List<String> args, PrintStream stdout, PrintStream stderr) {
     String input = null;
     String output = null;
-    Map<String, String> overrides = new LinkedHashMap<>();
+    List<String> overrides = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       switch (arg) {
@@ -61,11 +60,7 @@ public final class ReplayCommand {
           } else if (arg.equals("--output")) {
             output = value;
           } else {
-            int eq = value.indexOf('=');
-            if (eq <= 0) {
-              return badArguments(stderr, "--set takes key=value, got '" + value + "'");
-            }
-            overrides.put(value.substring(0, eq).trim(), value.substring(eq + 1));
+            overrides.add(value);
           }
         }
         default -> {
@@ -78,7 +73,7 @@ public final class ReplayCommand {
     }
     PolicySettings policy;
     try {
-      policy = PolicyConfig.parse(overrides);
+      policy = PolicyConfig.fromAssignments(overrides);
     } catch (ConfigException e) {
       return badArguments(stderr, "--set: " + e.getMessage());
     }

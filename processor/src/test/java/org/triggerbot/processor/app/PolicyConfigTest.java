@@ -24,12 +24,7 @@ import org.triggerbot.processor.policy.PolicySettings;
 class PolicyConfigTest {
 
   private static PolicySettings parse(String... keyValues) {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (String kv : keyValues) {
-      int eq = kv.indexOf('=');
-      m.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
-    return PolicyConfig.parse(m);
+    return PolicyConfig.fromAssignments(List.of(keyValues));
   }
 
   @Test

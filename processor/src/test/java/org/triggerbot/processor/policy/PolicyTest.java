@@ -43,12 +43,7 @@ class PolicyTest {
   // --- fixtures ----------------------------------------------------------------------------------------------
 
   private static PolicySettings settings(String... keyValues) {
-    Map<String, String> m = new HashMap<>();
-    for (String kv : keyValues) {
-      int eq = kv.indexOf('=');
-      m.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
-    return PolicyConfig.parse(m);
+    return PolicyConfig.fromAssignments(List.of(keyValues));
   }
 
   /** A {@link GlobalWindow} in a map, with exactly the interface's semantics. */

@@ -31,7 +31,7 @@ class DecisionScenariosTest {
 
   private TopologyHarness harness;
 
-  private TopologyHarness run(Map<String, String> policy) {
+  private TopologyHarness run(List<String> policy) {
     harness = new TopologyHarness(policy, stateDir);
     return harness;
   }

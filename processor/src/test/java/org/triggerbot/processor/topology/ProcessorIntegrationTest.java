@@ -78,7 +78,7 @@ class ProcessorIntegrationTest {
   @Test
   void decidesExactlyOnceLikeTheReplayAcrossARestartFromTheChangelog() throws Exception {
     List<String> stream = ScenarioStream.generate(7, 8, 15);
-    Map<String, String> policy = TopologyHarness.policy("budget.floor=2", "global.max.failure.triggers.per.hour=20");
+    List<String> policy = TopologyHarness.policy("budget.floor=2", "global.max.failure.triggers.per.hour=20");
     int half = stream.size() / 2;
 
     List<TriggerDecision> expected;
@@ -126,8 +126,9 @@ class ProcessorIntegrationTest {
     }
   }
 
-  private static KafkaStreams start(Map<String, String> policy, Path stateDir) {
-    Map<String, String> values = new HashMap<>(policy);
+  private static KafkaStreams start(List<String> policy, Path stateDir) {
+    Map<String, String> values = new HashMap<>();
+    policy.forEach(kv -> values.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1)));
     values.put(ProcessorConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
     values.put(ProcessorConfig.APPLICATION_ID, "triggerbot-it");
     values.put(ProcessorConfig.STATE_DIR, stateDir.toString());

@@ -4,7 +4,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -33,8 +32,8 @@ public final class TopologyHarness implements AutoCloseable {
   private final TestOutputTopic<String, TriggerCommand> commands;
   private final TestOutputTopic<String, RejectedMessage> rejected;
 
-  public TopologyHarness(Map<String, String> policy, Path stateDir) {
-    PolicySettings settings = PolicyConfig.parse(policy);
+  public TopologyHarness(List<String> policy, Path stateDir) {
+    PolicySettings settings = PolicyConfig.fromAssignments(policy);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "triggerbot-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -51,13 +50,9 @@ public final class TopologyHarness implements AutoCloseable {
         Topics.PULSE_REJECTED.keySerde().deserializer(), Topics.PULSE_REJECTED.valueSerde().deserializer());
   }
 
-  public static Map<String, String> policy(String... keyValues) {
-    Map<String, String> m = new HashMap<>();
-    for (String kv : keyValues) {
-      int eq = kv.indexOf('=');
-      m.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
-    return m;
+  /** Policy assignments, {@code key=value}, as {@code replay --set} takes them. */
+  public static List<String> policy(String... keyValues) {
+    return List.of(keyValues);
   }
 
   /** Pipes Pulse bodies as the bridge would write them (key = routing key, value = PulseMessage). */
