@@ -1,20 +1,15 @@
 package org.triggerbot.processor.app;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
-import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
+import org.triggerbot.common.ConfigSources;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.topology.RejectOnProcessingError;
 import org.triggerbot.processor.topology.TopologySettings;
@@ -36,7 +31,6 @@ public final class ProcessorConfig extends AbstractConfig {
   public static final String REPLICATION_FACTOR = "replication.factor";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   public static final String STREAMS_PREFIX = "streams.";
-  public static final String ENV_PREFIX = "TRIGGERBOT_";
 
   public static final ConfigDef DEFINITION = PolicyConfig.define(new ConfigDef())
       .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
@@ -62,41 +56,15 @@ public final class ProcessorConfig extends AbstractConfig {
     this.passThrough = passThrough;
   }
 
-  /** Reads the file (may be null) and the environment; validates everything. */
+  /** Reads the file (may be null) and the environment (see {@link ConfigSources}); validates everything. */
   public static ProcessorConfig load(Path file, Map<String, String> env) {
-    Map<String, String> values = new HashMap<>();
-    if (file != null) {
-      Properties p = new Properties();
-      try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        p.load(r);
-      } catch (IOException e) {
-        throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage());
-      }
-      p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k)));
-    }
-    env.forEach((name, value) -> {
-      if (name.startsWith(ENV_PREFIX)) {
-        values.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
-      }
-    });
-    return of(values);
+    return of(ConfigSources.read(file, env));
   }
 
   /** Validates {@code values}: known keys and {@code streams.*} pass-through keys only. */
   public static ProcessorConfig of(Map<String, String> values) {
-    Map<String, String> own = new HashMap<>();
-    Map<String, String> passThrough = new HashMap<>();
-    values.forEach((k, v) -> {
-      if (k.startsWith(STREAMS_PREFIX)) {
-        passThrough.put(k.substring(STREAMS_PREFIX.length()), v);
-      } else if (DEFINITION.names().contains(k)) {
-        own.put(k, v);
-      } else {
-        throw new ConfigException(k, v, "unknown key (known: " + new java.util.TreeSet<>(DEFINITION.names())
-            + ", or streams.* for Kafka Streams settings)");
-      }
-    });
-    return new ProcessorConfig(own, passThrough);
+    Map<String, Map<String, String>> split = ConfigSources.split(DEFINITION, values, STREAMS_PREFIX);
+    return new ProcessorConfig(split.get(""), split.get(STREAMS_PREFIX));
   }
 
   public PolicySettings policy() {

@@ -4,15 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import java.time.DateTimeException;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
 
@@ -31,12 +28,8 @@ public final class PulseParser {
   /** The build exchange as Pulse names it, and the name it had before 2014 (seen in the 2013 captures). */
   public static final Set<String> BUILD_EXCHANGES = Set.of("exchange/build/", "org.mozilla.exchange.build");
 
-  /** Trailing content after the object (two bodies glued together, garbage) makes a body not JSON. */
-  private static final ObjectMapper MAPPER = new ObjectMapper()
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectMapper MAPPER = PulseEnvelope.JSON;
   private static final Pattern REVISION = Pattern.compile("^[0-9a-f]{12,40}$");
-  private static final Pattern RFC3339 = Pattern.compile(
-      "^(\\d{4})-(\\d{2})-(\\d{2})[Tt](\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d+))?([Zz]|[+-]\\d{2}:\\d{2})$");
   private static final Pattern BUILD_ROUTING_KEY = Pattern.compile("^build\\.(.+)\\.(\\d+)\\.(started|finished)$");
 
   private final Set<String> enabledBranches;
@@ -153,33 +146,6 @@ public final class PulseParser {
         .build());
   }
 
-  /**
-   * The AMQP envelope of a Pulse body as its {@code _meta} records it: exchange, routing key and event time
-   * ({@code _meta.sent}, epoch milliseconds); each {@code null} when absent or unreadable. For producers that
-   * stamp records with their event time (replay, tests), so that stream time is event time everywhere.
-   */
-  public record Envelope(String exchange, String routingKey, Long sent) {}
-
-  public static Envelope envelope(byte[] body) {
-    JsonNode meta;
-    try {
-      JsonNode root = MAPPER.readTree(body);
-      meta = root == null ? null : root.get("_meta");
-    } catch (IOException e) {
-      return new Envelope(null, null, null);
-    }
-    if (meta == null || !meta.isObject()) {
-      return new Envelope(null, null, null);
-    }
-    Long sent;
-    try {
-      sent = sent(meta);
-    } catch (Invalid e) {
-      sent = null;
-    }
-    return new Envelope(optionalString(meta, "exchange"), optionalString(meta, "routing_key"), sent);
-  }
-
   private static long sent(JsonNode meta) throws Invalid {
     JsonNode sent = meta.get("sent");
     if (sent == null || sent.isNull()) {
@@ -188,40 +154,12 @@ public final class PulseParser {
     if (!sent.isTextual()) {
       throw new Invalid(RejectReason.BAD_TIMESTAMP, "_meta.sent is not a string: " + abbreviate(sent.toString()));
     }
-    Long millis = rfc3339Millis(sent.asText());
+    Long millis = PulseEnvelope.rfc3339Millis(sent.asText());
     if (millis == null) {
       throw new Invalid(RejectReason.BAD_TIMESTAMP, "_meta.sent " + quote(sent.asText())
           + " is not an RFC 3339 timestamp with offset");
     }
     return millis;
-  }
-
-  /**
-   * RFC 3339 {@code date-time}: seconds required, any number of fractional digits (truncated to milliseconds),
-   * offset {@code Z} or {@code +hh:mm}; {@code T}/{@code Z} in either case. A leap second (:60) is read as the
-   * first instant of the next minute. {@code null} when {@code text} is not one.
-   */
-  static Long rfc3339Millis(String text) {
-    Matcher m = RFC3339.matcher(text);
-    if (!m.matches()) {
-      return null;
-    }
-    try {
-      int second = Integer.parseInt(m.group(6));
-      LocalDateTime local = LocalDateTime.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-          Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5)),
-          Math.min(second, 59));
-      if (second == 60) {
-        local = local.plusSeconds(1);
-      }
-      String fraction = m.group(7) == null ? "" : m.group(7);
-      int millis = fraction.isEmpty() ? 0 : Integer.parseInt((fraction + "00").substring(0, 3));
-      String zone = m.group(8);
-      ZoneOffset offset = zone.equalsIgnoreCase("Z") ? ZoneOffset.UTC : ZoneOffset.of(zone);
-      return local.toInstant(offset).toEpochMilli() + millis;
-    } catch (DateTimeException | ArithmeticException e) {
-      return null; // e.g. month 13, February 30, offset +25:00
-    }
   }
 
   private static JsonNode object(JsonNode parent, String field, String path) throws Invalid {

@@ -19,7 +19,7 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.triggerbot.processor.policy.PolicySettings;
-import org.triggerbot.processor.pulse.PulseParser;
+import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.topology.ProcessorTopology;
 import org.triggerbot.processor.topology.RejectOnProcessingError;
 import org.triggerbot.processor.topology.TopologySettings;
@@ -79,7 +79,7 @@ public final class Replay {
           continue;
         }
         byte[] body = line.getBytes(StandardCharsets.UTF_8);
-        PulseParser.Envelope envelope = PulseParser.envelope(body);
+        PulseEnvelope envelope = PulseEnvelope.read(body);
         // A line without a readable _meta.sent is rejected by the processor; its record keeps stream time still.
         lastTime = envelope.sent() == null ? lastTime : envelope.sent();
         String routingKey = envelope.routingKey() == null ? "" : envelope.routingKey();

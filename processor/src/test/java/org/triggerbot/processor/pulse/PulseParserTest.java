@@ -1,5 +1,7 @@
 package org.triggerbot.processor.pulse;
 
+import org.triggerbot.common.PulseEnvelope;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -405,7 +407,7 @@ class PulseParserTest {
   void sentIsRfc3339WithAnOffsetTruncatedToMilliseconds(String sent, String expected) {
     ObjectNode n = finished(root -> meta(root).put("sent", sent));
     assertEquals(Instant.parse(expected).toEpochMilli(), accepted(parser.parse(bytes(n))).getEventTime());
-    assertEquals(Instant.parse(expected).toEpochMilli(), PulseParser.envelope(bytes(n)).sent());
+    assertEquals(Instant.parse(expected).toEpochMilli(), PulseEnvelope.read(bytes(n)).sent());
   }
 
   @Test
@@ -606,7 +608,7 @@ class PulseParserTest {
   void badTimestamp(Consumer<ObjectNode> edit) {
     ObjectNode n = finished(edit);
     assertRejected(RejectReason.BAD_TIMESTAMP, parser.parse(bytes(n)));
-    assertNull(PulseParser.envelope(bytes(n)).sent());
+    assertNull(PulseEnvelope.read(bytes(n)).sent());
   }
 
   @ParameterizedTest(name = "{0}")
@@ -686,7 +688,7 @@ class PulseParserTest {
     assertInstanceOf(ParseOutcome.Rejected.class, parse(deep));
     String deepObject = "{\"a\":".repeat(100_000) + "1" + "}".repeat(100_000);
     assertInstanceOf(ParseOutcome.Rejected.class, parse(deepObject));
-    assertNull(PulseParser.envelope(bytes(deep)).sent());
+    assertNull(PulseEnvelope.read(bytes(deep)).sent());
   }
 
   @Test
@@ -704,7 +706,7 @@ class PulseParserTest {
       byte[] fuzzed = java.util.Arrays.copyOf(b, cut);
       ParseOutcome o = parser.parse(fuzzed);
       assertNotNull(o);
-      PulseParser.envelope(fuzzed).sent();
+      PulseEnvelope.read(fuzzed).sent();
       if (o instanceof ParseOutcome.Accepted) {
         accepted++;
       }

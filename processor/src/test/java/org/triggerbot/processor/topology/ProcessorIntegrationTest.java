@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.triggerbot.testsupport.pulse.ScenarioStream;
 import org.triggerbot.processor.app.ProcessorConfig;
-import org.triggerbot.processor.pulse.PulseParser;
+import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
@@ -149,7 +149,7 @@ class ProcessorIntegrationTest {
         Topics.PULSE_RAW.keySerde().serializer(), Topics.PULSE_RAW.valueSerde().serializer())) {
       for (String body : bodies) {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        PulseParser.Envelope envelope = PulseParser.envelope(bytes);
+        PulseEnvelope envelope = PulseEnvelope.read(bytes);
         long ts = envelope.sent() == null ? 0L : envelope.sent();
         String key = envelope.routingKey() == null ? "" : envelope.routingKey();
         producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, ts, key, PulseMessage.newBuilder()

@@ -14,7 +14,7 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
-import org.triggerbot.processor.pulse.PulseParser;
+import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.state.BuilderState;
 import org.triggerbot.processor.state.PushState;
 import org.triggerbot.schemas.PulseMessage;
@@ -59,7 +59,7 @@ public final class TopologyHarness implements AutoCloseable {
   public TopologyHarness pipe(String... bodies) {
     for (String body : bodies) {
       byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-      Long sent = PulseParser.envelope(bytes).sent();
+      Long sent = PulseEnvelope.read(bytes).sent();
       // As the bridge does: the record timestamp is the message's event time, so stream time is event time.
       input.pipeInput(routingKeyOf(body), PulseMessage.newBuilder()
           .setExchange("exchange/build/")

@@ -1,0 +1,78 @@
+package org.triggerbot.common;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+
+/**
+ * Where every triggerbot service reads its configuration (12-factor): a properties file, then environment
+ * variables {@code TRIGGERBOT_<KEY>} (key upper-cased, dots as underscores: {@code TRIGGERBOT_BOOTSTRAP_SERVERS}
+ * is {@code bootstrap.servers}), the environment winning. Keys are then checked against the service's
+ * {@link ConfigDef}: an unknown key is an error naming it, except keys under the given pass-through prefixes
+ * (e.g. {@code streams.}, {@code producer.}), which go to the Kafka client as they are.
+ */
+public final class ConfigSources {
+
+  public static final String ENV_PREFIX = "TRIGGERBOT_";
+
+  private ConfigSources() {}
+
+  /** The merged values of {@code file} (may be null) and {@code env}. */
+  public static Map<String, String> read(Path file, Map<String, String> env) {
+    Map<String, String> values = new HashMap<>();
+    if (file != null) {
+      Properties p = new Properties();
+      try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        p.load(r);
+      } catch (IOException e) {
+        throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage());
+      }
+      p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k)));
+    }
+    env.forEach((name, value) -> {
+      if (name.startsWith(ENV_PREFIX)) {
+        values.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+      }
+    });
+    return values;
+  }
+
+  /**
+   * Splits {@code values} into the keys {@code def} defines and, per prefix, the pass-through keys with the prefix
+   * removed. Any other key is a {@link ConfigException} naming it.
+   *
+   * @return the defined keys under {@code ""}, and one map per prefix
+   */
+  public static Map<String, Map<String, String>> split(ConfigDef def, Map<String, String> values, String... prefixes) {
+    Map<String, Map<String, String>> out = new HashMap<>();
+    out.put("", new HashMap<>());
+    for (String prefix : prefixes) {
+      out.put(prefix, new HashMap<>());
+    }
+    values.forEach((k, v) -> {
+      for (String prefix : prefixes) {
+        if (k.startsWith(prefix)) {
+          out.get(prefix).put(k.substring(prefix.length()), v);
+          return;
+        }
+      }
+      if (!def.names().contains(k)) {
+        Set<String> known = new TreeSet<>(def.names());
+        throw new ConfigException(k, v, "unknown key (known: " + known
+            + (prefixes.length == 0 ? "" : ", or keys starting with " + String.join(", ", prefixes)) + ")");
+      }
+      out.get("").put(k, v);
+    });
+    return out;
+  }
+}
