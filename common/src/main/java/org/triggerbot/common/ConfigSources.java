@@ -27,6 +27,11 @@ public final class ConfigSources {
 
   private ConfigSources() {}
 
+  /** The list syntax of every triggerbot setting: split on ',', items trimmed, empty items dropped. */
+  public static java.util.List<String> list(String value) {
+    return java.util.Arrays.stream(value.split(",", -1)).map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+
   /** The merged values of {@code file} (may be null) and {@code env}. */
   public static Map<String, String> read(Path file, Map<String, String> env) {
     Map<String, String> values = new HashMap<>();

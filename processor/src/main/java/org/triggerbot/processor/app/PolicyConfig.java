@@ -6,7 +6,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,6 +19,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
+import org.triggerbot.common.ConfigSources;
 import org.triggerbot.processor.policy.PolicySettings;
 
 /**
@@ -195,7 +195,7 @@ public final class PolicyConfig extends AbstractConfig {
 
   /** SPEC list syntax: split on ',', items trimmed, empty items dropped. */
   public static List<String> split(String value) {
-    return Arrays.stream(value.split(",", -1)).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    return ConfigSources.list(value);
   }
 
   private static ConfigDef.Validator nonEmptyList() {

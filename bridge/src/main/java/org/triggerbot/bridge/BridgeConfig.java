@@ -1,0 +1,246 @@
+package org.triggerbot.bridge;
+
+import com.rabbitmq.client.ConnectionFactory;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyManagementException;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import javax.net.ssl.SSLContext;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.types.Password;
+import org.triggerbot.common.ConfigSources;
+
+/**
+ * The bridge's configuration: the Pulse (AMQP) side, the Kafka side, and the limits. Loaded by
+ * {@link ConfigSources} ({@code TRIGGERBOT_*} environment variables over a properties file); {@code producer.*}
+ * keys pass to the Kafka producer. Every other unknown key is an error that names it.
+ *
+ * <p>Secrets: the AMQP password comes from {@code amqp.password}, {@code amqp.password.file} or the
+ * {@code amqp.uri}; it is held as a {@link Password} (which prints as {@code [hidden]}) and never logged: logs
+ * and errors name the broker by {@link #describeBroker()} only.
+ */
+public final class BridgeConfig extends AbstractConfig {
+
+  public static final String AMQP_URI = "amqp.uri";
+  public static final String AMQP_HOST = "amqp.host";
+  public static final String AMQP_PORT = "amqp.port";
+  public static final String AMQP_VHOST = "amqp.vhost";
+  public static final String AMQP_USER = "amqp.user";
+  public static final String AMQP_PASSWORD = "amqp.password";
+  public static final String AMQP_PASSWORD_FILE = "amqp.password.file";
+  public static final String AMQP_TLS = "amqp.tls";
+  public static final String AMQP_HEARTBEAT_SECONDS = "amqp.heartbeat.seconds";
+  public static final String AMQP_CONNECTION_NAME = "amqp.connection.name";
+  public static final String AMQP_PREFETCH = "amqp.prefetch";
+  public static final String AMQP_RECOVERY_INTERVAL_MS = "amqp.recovery.interval.ms";
+  public static final String AMQP_CONNECT_BACKOFF_MAX_MS = "amqp.connect.backoff.max.ms";
+  public static final String PULSE_QUEUE = "pulse.queue";
+  public static final String PULSE_BINDINGS = "pulse.bindings";
+  public static final String PULSE_HARD_MAX_BYTES = "pulse.hard.max.bytes";
+  public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+  public static final String PRODUCER_PREFIX = "producer.";
+
+  public static final ConfigDef DEFINITION = new ConfigDef()
+      .define(AMQP_URI, Type.PASSWORD, "", Importance.HIGH,
+          "The whole AMQP address, amqp[s]://user:password@host:port/vhost (vhost percent-encoded). When set, it "
+              + "replaces amqp.host, amqp.port, amqp.vhost, amqp.user, amqp.password and amqp.tls. Secret.")
+      .define(AMQP_HOST, Type.STRING, "localhost", Importance.HIGH, "Pulse (RabbitMQ) host.")
+      .define(AMQP_PORT, Type.INT, -1, Range.between(-1, 65535), Importance.HIGH,
+          "Pulse port; -1 means 5672, or 5671 with amqp.tls=true.")
+      .define(AMQP_VHOST, Type.STRING, "/", Importance.MEDIUM, "Virtual host.")
+      .define(AMQP_USER, Type.STRING, "guest", Importance.HIGH,
+          "Pulse user; also names the queue (queue/<user>/<pulse.queue>).")
+      .define(AMQP_PASSWORD, Type.PASSWORD, "guest", Importance.HIGH,
+          "Pulse password (secret). Prefer amqp.password.file or the TRIGGERBOT_AMQP_PASSWORD environment variable.")
+      .define(AMQP_PASSWORD_FILE, Type.STRING, "", Importance.MEDIUM,
+          "File whose content (trimmed) is the password; overrides amqp.password. For container secrets.")
+      .define(AMQP_TLS, Type.BOOLEAN, false, Importance.HIGH,
+          "amqps: TLS with the JVM's trust store and host name verification.")
+      .define(AMQP_HEARTBEAT_SECONDS, Type.INT, 30, Range.between(0, 3600), Importance.LOW,
+          "Requested AMQP heartbeat; dead connections are noticed after about twice this.")
+      .define(AMQP_CONNECTION_NAME, Type.STRING, "triggerbot-bridge", Importance.LOW,
+          "Client-provided connection name, shown in the broker's management UI.")
+      .define(AMQP_PREFETCH, Type.INT, 200, Range.between(1, 10_000), Importance.MEDIUM,
+          "Most unacknowledged deliveries at once (basic.qos). Bounds memory and the redelivery after a crash.")
+      .define(AMQP_RECOVERY_INTERVAL_MS, Type.LONG, 5_000L, Range.atLeast(100), Importance.LOW,
+          "Wait between automatic connection recovery attempts.")
+      .define(AMQP_CONNECT_BACKOFF_MAX_MS, Type.LONG, 30_000L, Range.atLeast(100), Importance.LOW,
+          "Longest wait between attempts of the first connection (it doubles from 1 s up to this).")
+      .define(PULSE_QUEUE, Type.STRING, "triggerbot", new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Queue name; the queue is queue/<amqp.user>/<pulse.queue>, durable, not auto-deleted.")
+      .define(PULSE_BINDINGS, Type.STRING, "exchange/build/:build.#.started,build.#.finished", Importance.HIGH,
+          "What to bind the queue to: exchange:pattern[,pattern...][;exchange:pattern...]. Exchanges must exist "
+              + "(they are declared passively).")
+      .define(PULSE_HARD_MAX_BYTES, Type.INT, 4 * 1024 * 1024, Range.between(1024, 64 * 1024 * 1024), Importance.LOW,
+          "Bodies larger than this go to pulse.rejected (first 64 KiB kept) instead of pulse.raw. Smaller "
+              + "oversized or non-JSON bodies are copied as they are; the processor rejects them.")
+      .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+          Importance.HIGH, "Kafka bootstrap servers.");
+
+  /** One exchange and the routing-key patterns bound from it. */
+  public record Binding(String exchange, List<String> patterns) {}
+
+  private final Map<String, String> producerOverrides;
+
+  private BridgeConfig(Map<String, String> values, Map<String, String> producerOverrides) {
+    super(DEFINITION, values, false);
+    this.producerOverrides = producerOverrides;
+    bindings(); // validate now, naming the key
+  }
+
+  public static BridgeConfig load(Path file, Map<String, String> env) {
+    return of(ConfigSources.read(file, env));
+  }
+
+  public static BridgeConfig of(Map<String, String> values) {
+    Map<String, Map<String, String>> split = ConfigSources.split(DEFINITION, values, PRODUCER_PREFIX);
+    return new BridgeConfig(split.get(""), split.get(PRODUCER_PREFIX));
+  }
+
+  /** {@code queue/<user>/<name>}: Pulse only lets a user consume from queues under its own name. */
+  public String queueName() {
+    return "queue/" + user() + "/" + getString(PULSE_QUEUE);
+  }
+
+  public List<Binding> bindings() {
+    List<Binding> out = new ArrayList<>();
+    for (String part : getString(PULSE_BINDINGS).split(";")) {
+      if (part.isBlank()) {
+        continue;
+      }
+      int colon = part.lastIndexOf(':');
+      if (colon <= 0) {
+        throw new ConfigException(PULSE_BINDINGS, getString(PULSE_BINDINGS), "expected exchange:pattern[,pattern...]");
+      }
+      List<String> patterns = ConfigSources.list(part.substring(colon + 1));
+      if (patterns.isEmpty()) {
+        throw new ConfigException(PULSE_BINDINGS, getString(PULSE_BINDINGS), "no routing-key pattern for " + part);
+      }
+      out.add(new Binding(part.substring(0, colon).trim(), patterns));
+    }
+    if (out.isEmpty()) {
+      throw new ConfigException(PULSE_BINDINGS, getString(PULSE_BINDINGS), "needs at least one binding");
+    }
+    return out;
+  }
+
+  public int prefetch() {
+    return getInt(AMQP_PREFETCH);
+  }
+
+  public int hardMaxBytes() {
+    return getInt(PULSE_HARD_MAX_BYTES);
+  }
+
+  public long connectBackoffMaxMs() {
+    return getLong(AMQP_CONNECT_BACKOFF_MAX_MS);
+  }
+
+  public String connectionName() {
+    return getString(AMQP_CONNECTION_NAME);
+  }
+
+  /** A connection factory with recovery, heartbeat and TLS set; never logged (it holds the password). */
+  public ConnectionFactory connectionFactory() {
+    ConnectionFactory f = new ConnectionFactory();
+    String uri = getPassword(AMQP_URI).value();
+    try {
+      if (!uri.isEmpty()) {
+        f.setUri(uri);
+        if (uri.startsWith("amqps:")) {
+          secure(f); // setUri alone would trust every certificate
+        }
+      } else {
+        boolean tls = getBoolean(AMQP_TLS);
+        f.setHost(getString(AMQP_HOST));
+        f.setPort(getInt(AMQP_PORT) >= 0 ? getInt(AMQP_PORT) : tls ? 5671 : 5672);
+        f.setVirtualHost(getString(AMQP_VHOST));
+        f.setUsername(getString(AMQP_USER));
+        f.setPassword(password());
+        if (tls) {
+          secure(f);
+        }
+      }
+    } catch (URISyntaxException | GeneralSecurityException | IllegalArgumentException e) {
+      // The message of a URI error may quote the URI, password included: say only which key is wrong.
+      throw new ConfigException(AMQP_URI + " is not a valid amqp:// or amqps:// address ("
+          + e.getClass().getSimpleName() + ")");
+    }
+    f.setRequestedHeartbeat(getInt(AMQP_HEARTBEAT_SECONDS));
+    f.setAutomaticRecoveryEnabled(true);
+    f.setTopologyRecoveryEnabled(true);
+    f.setNetworkRecoveryInterval(getLong(AMQP_RECOVERY_INTERVAL_MS));
+    f.setConnectionTimeout(10_000);
+    return f;
+  }
+
+  /** host:port/vhost as user, for logs and errors: never the password. */
+  public String describeBroker() {
+    ConnectionFactory f = connectionFactory();
+    return (f.isSSL() ? "amqps://" : "amqp://") + f.getUsername() + "@" + f.getHost() + ":" + f.getPort()
+        + "/" + f.getVirtualHost();
+  }
+
+  /** Kafka producer settings: idempotent, acks=all, then any {@code producer.*} overrides. */
+  public Properties producerProperties() {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, getString(BOOTSTRAP_SERVERS));
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "zstd");
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, connectionName());
+    p.putAll(producerOverrides);
+    return p;
+  }
+
+  private String user() {
+    String uri = getPassword(AMQP_URI).value();
+    return uri.isEmpty() ? getString(AMQP_USER) : connectionFactoryUser();
+  }
+
+  private String connectionFactoryUser() {
+    return connectionFactory().getUsername();
+  }
+
+  private String password() {
+    String file = getString(AMQP_PASSWORD_FILE);
+    if (file.isEmpty()) {
+      return getPassword(AMQP_PASSWORD).value();
+    }
+    try {
+      return Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
+    } catch (IOException e) {
+      throw new ConfigException(AMQP_PASSWORD_FILE, file, "cannot read the password file: " + e.getClass().getSimpleName());
+    }
+  }
+
+  private static void secure(ConnectionFactory f) throws NoSuchAlgorithmException, KeyManagementException {
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(null, null, null); // the JVM's default trust store
+    f.useSslProtocol(context);
+    f.enableHostnameVerification();
+  }
+
+  /** For messages: the bindings as configured. */
+  public Map<String, List<String>> bindingsByExchange() {
+    Map<String, List<String>> m = new LinkedHashMap<>();
+    bindings().forEach(b -> m.put(b.exchange(), b.patterns()));
+    return m;
+  }
+}

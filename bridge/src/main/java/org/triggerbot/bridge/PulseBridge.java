@@ -1,0 +1,358 @@
+package org.triggerbot.bridge;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.triggerbot.common.PulseEnvelope;
+import org.triggerbot.schemas.PulseMessage;
+import org.triggerbot.schemas.RejectedMessage;
+import org.triggerbot.schemas.Topics;
+
+/**
+ * Copies every Pulse delivery into {@code pulse.raw}, at least once: a delivery is acknowledged to the broker only
+ * after Kafka has acknowledged its record (idempotent producer, {@code acks=all}); a write that fails is rejected
+ * with requeue, so the broker delivers it again. A crash at any point therefore loses nothing: what was not
+ * acknowledged is redelivered (and may be written twice, with {@code redelivered=true}; the processor
+ * de-duplicates by routing key).
+ *
+ * <p>Threads: the AMQP client's dispatch thread only enqueues deliveries; the Kafka producer's I/O thread only
+ * enqueues completions; one bridge thread does everything else — sending, and every {@code basicAck} and
+ * {@code basicNack}, one tag at a time, never {@code multiple=true}. At most {@code amqp.prefetch} deliveries are
+ * unacknowledged at once ({@code basic.qos} before {@code basic.consume}), which bounds memory while Kafka is
+ * down: the broker then simply stops delivering.
+ *
+ * <p>Connection: the first connection is retried with backoff until it succeeds or the bridge is closed (the
+ * client's automatic recovery covers only connections that once succeeded). After that, automatic connection and
+ * topology recovery re-open the channel, re-declare the queue and bindings and re-consume; acknowledgements of
+ * deliveries from before a recovery are dropped by the client (the broker redelivers those).
+ *
+ * <p>Each record: key = routing key; value = {@code PulseMessage} with the body byte for byte; timestamp =
+ * {@code _meta.sent} of the body, else the AMQP timestamp, else the receive time. Bodies above
+ * {@code pulse.hard.max.bytes} go to {@code pulse.rejected} instead (reason {@code OVERSIZED}, first 64 KiB kept).
+ */
+public final class PulseBridge implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(PulseBridge.class);
+  static final int REJECTED_BODY_KEEP = 64 * 1024;
+  private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
+  /** Called on the bridge thread after Kafka acknowledged a delivery's record, before the broker is acked. */
+  interface WriteListener {
+    void written(long deliveryTag, String routingKey);
+  }
+
+  private sealed interface Event {}
+
+  private record Delivered(long tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) implements Event {}
+
+  private record Completed(long tag, String routingKey, Exception error) implements Event {}
+
+  private final BridgeConfig config;
+  private final Producer<String, byte[]> producer;
+  private final WriteListener listener;
+  private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final CountDownLatch consuming = new CountDownLatch(1);
+  private final Thread thread;
+  private volatile boolean aborted;
+  private volatile Connection connection;
+  private volatile Exception failure;
+  private long inFlight;
+
+  final AtomicLong delivered = new AtomicLong();
+  final AtomicLong written = new AtomicLong();
+  final AtomicLong acked = new AtomicLong();
+  final AtomicLong requeued = new AtomicLong();
+  final AtomicLong rejected = new AtomicLong();
+
+  public PulseBridge(BridgeConfig config) {
+    this(config, (tag, key) -> { });
+  }
+
+  PulseBridge(BridgeConfig config, WriteListener listener) {
+    this.config = config;
+    this.listener = listener;
+    this.producer = new KafkaProducer<>(config.producerProperties(), new StringSerializer(), new ByteArraySerializer());
+    this.thread = new Thread(this::run, "pulse-bridge");
+  }
+
+  /** Starts the bridge thread; returns at once (the first connection is retried in the background). */
+  public PulseBridge start() {
+    thread.start();
+    return this;
+  }
+
+  /** Waits until the bridge consumes from its queue; false on timeout or if it failed first. */
+  public boolean awaitConsuming(Duration timeout) throws InterruptedException {
+    return consuming.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && failure == null;
+  }
+
+  /** Waits until the bridge thread ended; returns the error that ended it, or null after a clean close. */
+  public Exception awaitStopped() throws InterruptedException {
+    stopped.await();
+    return failure;
+  }
+
+  /**
+   * Clean shutdown: stop consuming, write what was received, flush, acknowledge what Kafka has, close. What is
+   * still unacknowledged after {@link #DRAIN_TIMEOUT} is left to the broker to redeliver.
+   */
+  @Override
+  public void close() {
+    stopRequested.countDown();
+    try {
+      if (thread.isAlive() && thread != Thread.currentThread()) {
+        thread.join(DRAIN_TIMEOUT.plusSeconds(15).toMillis());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Simulates a crash (tests): drops the AMQP connection at once, acknowledging nothing more, and stops. The
+   * broker redelivers everything unacknowledged to the next consumer.
+   */
+  void abort() {
+    aborted = true;
+    Connection c = connection;
+    if (c != null) {
+      c.abort(1_000);
+    }
+    stopRequested.countDown();
+  }
+
+  private void run() {
+    try {
+      connection = connect();
+      if (connection == null) {
+        return; // closed before the first connection succeeded
+      }
+      Channel channel = connection.createChannel();
+      String consumerTag = subscribe(channel);
+      consuming.countDown();
+      LOG.info("consuming {} from {} (prefetch {}), writing to {}", config.queueName(), config.describeBroker(),
+          config.prefetch(), Topics.PULSE_RAW.name());
+      while (!aborted && stopRequested.getCount() > 0) {
+        Event e = events.poll(100, TimeUnit.MILLISECONDS);
+        if (e != null) {
+          handle(channel, e);
+        }
+      }
+      if (!aborted) {
+        drain(channel, consumerTag);
+      }
+    } catch (Exception e) {
+      failure = e;
+      LOG.error("bridge stopped: {}", e.getMessage(), e);
+    } finally {
+      closeConnection();
+      producer.close(aborted ? Duration.ZERO : Duration.ofSeconds(10));
+      consuming.countDown();
+      stopped.countDown();
+    }
+  }
+
+  private String subscribe(Channel channel) throws IOException {
+    String queue = config.queueName();
+    channel.basicQos(config.prefetch()); // before basic.consume, or the prefetch does not apply
+    for (BridgeConfig.Binding binding : config.bindings()) {
+      try {
+        channel.exchangeDeclarePassive(binding.exchange());
+      } catch (IOException e) {
+        throw new IOException("exchange '" + binding.exchange() + "' does not exist on " + config.describeBroker()
+            + " (Pulse exchanges are declared by their publishers; check " + BridgeConfig.PULSE_BINDINGS + ")", e);
+      }
+    }
+    channel.queueDeclare(queue, true, false, false, null);
+    for (BridgeConfig.Binding binding : config.bindings()) {
+      for (String pattern : binding.patterns()) {
+        channel.queueBind(queue, binding.exchange(), pattern);
+      }
+    }
+    return channel.basicConsume(queue, false, config.connectionName(), new DefaultConsumer(channel) {
+      @Override
+      public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+        events.add(new Delivered(envelope.getDeliveryTag(), envelope, properties, body));
+      }
+
+      @Override
+      public void handleCancel(String tag) {
+        // The broker cancelled us (queue deleted): a restart re-declares the queue; fail loudly.
+        failure = new IOException("the broker cancelled the consumer of " + queue);
+        stopRequested.countDown();
+      }
+    });
+  }
+
+  private void handle(Channel channel, Event e) {
+    if (e instanceof Delivered d) {
+      send(d);
+    } else if (e instanceof Completed c) {
+      inFlight--;
+      if (c.error() == null) {
+        written.incrementAndGet();
+        listener.written(c.tag(), c.routingKey());
+        if (aborted) {
+          return;
+        }
+        if (settle(channel, c.tag(), true)) {
+          acked.incrementAndGet();
+        }
+      } else {
+        LOG.warn("writing {} to Kafka failed ({}); the broker will redeliver it", c.routingKey(), c.error().toString());
+        if (settle(channel, c.tag(), false)) {
+          requeued.incrementAndGet();
+        }
+      }
+    }
+  }
+
+  /**
+   * Acks, or nacks with requeue. While the connection is down (before recovery) this fails: the broker then
+   * redelivers the message itself, so the failure is only logged.
+   */
+  private static boolean settle(Channel channel, long tag, boolean ack) {
+    try {
+      if (ack) {
+        channel.basicAck(tag, false);
+      } else {
+        channel.basicNack(tag, false, true);
+      }
+      return true;
+    } catch (IOException | com.rabbitmq.client.ShutdownSignalException e) {
+      LOG.warn("cannot {} delivery {} ({}); the broker will redeliver it", ack ? "ack" : "nack", tag, e.toString());
+      return false;
+    }
+  }
+
+  private void send(Delivered d) {
+    delivered.incrementAndGet();
+    inFlight++;
+    String routingKey = d.envelope().getRoutingKey();
+    long receivedAt = System.currentTimeMillis();
+    ProducerRecord<String, byte[]> record;
+    if (d.body().length > config.hardMaxBytes()) {
+      rejected.incrementAndGet();
+      RejectedMessage r = RejectedMessage.newBuilder()
+          .setSourceTopic("amqp:" + d.envelope().getExchange())
+          .setSourcePartition(-1)
+          .setSourceOffset(-1)
+          .setReason("OVERSIZED")
+          .setError("body of " + d.body().length + " bytes is more than " + BridgeConfig.PULSE_HARD_MAX_BYTES + "="
+              + config.hardMaxBytes() + "; the first " + REJECTED_BODY_KEEP + " bytes are kept")
+          .setOriginalBody(ByteBuffer.wrap(Arrays.copyOf(d.body(), Math.min(d.body().length, REJECTED_BODY_KEEP))))
+          .setRejectedAt(Instant.ofEpochMilli(receivedAt))
+          .build();
+      record = new ProducerRecord<>(Topics.PULSE_REJECTED.name(), null, receivedAt, routingKey,
+          Topics.REJECTED_MESSAGE.encode(r));
+    } else {
+      PulseMessage m = PulseMessage.newBuilder()
+          .setExchange(d.envelope().getExchange())
+          .setRoutingKey(routingKey)
+          .setBody(ByteBuffer.wrap(d.body()))
+          .setReceivedAt(Instant.ofEpochMilli(receivedAt))
+          .setMessageId(d.properties().getMessageId())
+          .setRedelivered(d.envelope().isRedeliver())
+          .build();
+      record = new ProducerRecord<>(Topics.PULSE_RAW.name(), null, eventTime(d, receivedAt), routingKey,
+          Topics.PULSE_MESSAGE.encode(m));
+    }
+    try {
+      producer.send(record, (metadata, error) -> events.add(new Completed(d.tag(), routingKey, error)));
+    } catch (RuntimeException e) {
+      // Not sent at all (e.g. metadata unavailable for max.block.ms): same as a failed write.
+      events.add(new Completed(d.tag(), routingKey, e));
+    }
+  }
+
+  /** _meta.sent, else the AMQP timestamp, else when we received it: stream time is event time downstream. */
+  private static long eventTime(Delivered d, long receivedAt) {
+    Long sent = PulseEnvelope.read(d.body()).sent();
+    if (sent != null) {
+      return sent;
+    }
+    return d.properties().getTimestamp() != null ? d.properties().getTimestamp().getTime() : receivedAt;
+  }
+
+  private void drain(Channel channel, String consumerTag) throws InterruptedException {
+    try {
+      channel.basicCancel(consumerTag);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cancelling the consumer failed ({}); unacknowledged deliveries will be redelivered", e.toString());
+    }
+    long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+    Event e;
+    while ((e = events.poll()) != null) {
+      handle(channel, e); // deliveries received before the cancel took effect are still written
+    }
+    producer.flush();
+    while (inFlight > 0 && System.nanoTime() < deadline) {
+      e = events.poll(100, TimeUnit.MILLISECONDS);
+      if (e != null) {
+        handle(channel, e);
+      }
+    }
+    LOG.info("bridge closed: {} delivered, {} written, {} acked, {} requeued, {} rejected as oversized, {} left to redeliver",
+        delivered.get(), written.get(), acked.get(), requeued.get(), rejected.get(), inFlight);
+  }
+
+  private Connection connect() throws InterruptedException {
+    ConnectionFactory factory = config.connectionFactory();
+    long backoff = 1_000;
+    while (stopRequested.getCount() > 0) {
+      try {
+        return factory.newConnection(config.connectionName());
+      } catch (IOException | TimeoutException e) {
+        LOG.warn("cannot connect to {} ({}); retrying in {} ms", config.describeBroker(), rootCause(e), backoff);
+      }
+      if (stopRequested.await(backoff, TimeUnit.MILLISECONDS)) {
+        break;
+      }
+      backoff = Math.min(backoff * 2, config.connectBackoffMaxMs());
+    }
+    return null;
+  }
+
+  /** The innermost cause's class and message: connection errors never quote credentials. */
+  private static String rootCause(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+  }
+
+  private void closeConnection() {
+    Connection c = connection;
+    try {
+      if (!aborted && c != null && c.isOpen()) {
+        c.close(5_000);
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("closing the connection: {}", e.toString());
+    }
+  }
+}
