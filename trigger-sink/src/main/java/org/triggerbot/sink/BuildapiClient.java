@@ -1,0 +1,127 @@
+package org.triggerbot.sink;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.regex.Pattern;
+
+/**
+ * buildapi self-serve over HTTP (SPEC section 6): look up a revision's jobs, rebuild a build or a request.
+ * Every call returns a {@link Reply}; transport failures (timeouts, refused or dropped connections) are replies
+ * with status 0, so callers decide on one value. Branches and revisions are percent-encoded path segments; the
+ * revision is validated before any call; credentials go only into the Authorization header, never into a URL,
+ * a log line or an error.
+ */
+public final class BuildapiClient {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern REVISION = Pattern.compile("^[0-9a-f]{12,40}$");
+
+  /** Status of a request refused before it was sent (invalid input): not worth retrying. */
+  static final int INVALID = -1;
+
+  /**
+   * One buildapi answer: HTTP status (0 = no answer, {@link #INVALID} = not sent), the parsed JSON body when
+   * there was one, and why not.
+   */
+  public record Reply(int status, JsonNode body, String error) {
+    boolean ok() {
+      return status >= 200 && status < 300;
+    }
+
+    /** 503, any 5xx, 429, or no answer: worth trying again later. */
+    boolean transientFailure() {
+      return status == 0 || status == 429 || status >= 500;
+    }
+
+    /** What buildapi said, for results: its msg field, or the error. */
+    String message() {
+      if (body != null && body.hasNonNull("msg")) {
+        return body.get("msg").asText();
+      }
+      return error;
+    }
+  }
+
+  private final String base;
+  private final String authorization;
+  private final Duration timeout;
+  private final HttpClient http;
+
+  public BuildapiClient(String baseUrl, String user, String password, Duration timeout) {
+    this.base = baseUrl;
+    this.authorization = user.isEmpty() ? null
+        : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    this.timeout = timeout;
+    this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
+  }
+
+  /** {@code GET {base}/{branch}/rev/{revision}?format=json}. */
+  public Reply lookup(String branch, String revision) {
+    if (!REVISION.matcher(revision).matches()) {
+      return new Reply(INVALID, null, "revision '" + revision + "' is not 12 to 40 lowercase hex characters; not sent");
+    }
+    return send(request(segment(branch) + "/rev/" + revision + "?format=json").GET().build());
+  }
+
+  /** {@code POST {base}/{branch}/build} with {@code build_id} and {@code count}. */
+  public Reply rebuildBuild(String branch, long buildId, int count) {
+    return post(segment(branch) + "/build", "build_id=" + buildId + "&count=" + count);
+  }
+
+  /** {@code POST {base}/{branch}/request} with {@code request_id} and {@code count}. */
+  public Reply rebuildRequest(String branch, long requestId, int count) {
+    return post(segment(branch) + "/request", "request_id=" + requestId + "&count=" + count);
+  }
+
+  private Reply post(String path, String form) {
+    return send(request(path).header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString(form, StandardCharsets.UTF_8)).build());
+  }
+
+  private HttpRequest.Builder request(String path) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/" + path)).timeout(timeout)
+        .header("Accept", "application/json");
+    if (authorization != null) {
+      b.header("Authorization", authorization);
+    }
+    return b;
+  }
+
+  private Reply send(HttpRequest request) {
+    try {
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      JsonNode body = null;
+      String error = null;
+      try {
+        body = JSON.readTree(response.body());
+      } catch (IOException e) {
+        error = "HTTP " + response.statusCode() + " with a body that is not JSON";
+      }
+      if (error == null && (response.statusCode() < 200 || response.statusCode() >= 300)) {
+        error = "HTTP " + response.statusCode();
+      }
+      return new Reply(response.statusCode(), body, error);
+    } catch (IOException e) {
+      // No URL in the message: it names only the kind of failure.
+      return new Reply(0, null, e.getClass().getSimpleName() + (e instanceof java.net.http.HttpTimeoutException
+          ? " after " + timeout.toMillis() + " ms" : ""));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Reply(0, null, "interrupted");
+    }
+  }
+
+  /** A path segment: percent-encoded (URLEncoder is for forms, so its '+' for space becomes %20). */
+  static String segment(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+}

@@ -1,0 +1,199 @@
+package org.triggerbot.sink;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+import org.triggerbot.common.ConfigSources;
+
+/**
+ * The trigger-sink's configuration (SPEC section 6). Loaded by {@link ConfigSources}; {@code consumer.*} and
+ * {@code producer.*} keys pass to the Kafka clients. The buildapi password comes from {@code buildapi.password}
+ * (a {@code Password}, printed as {@code [hidden]}) or {@code buildapi.password.file}, and is never logged.
+ */
+public final class SinkConfig extends AbstractConfig {
+
+  public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+  public static final String BUILDAPI_URL = "buildapi.url";
+  public static final String BUILDAPI_USER = "buildapi.user";
+  public static final String BUILDAPI_PASSWORD = "buildapi.password";
+  public static final String BUILDAPI_PASSWORD_FILE = "buildapi.password.file";
+  public static final String BUILDAPI_TIMEOUT = "buildapi.timeout";
+  public static final String RETRY_DELAY = "sink.retry.delay";
+  public static final String RETRY_MAX = "sink.retry.max";
+  public static final String BACKOFF_INITIAL = "sink.backoff.initial";
+  public static final String BACKOFF_MAX = "sink.backoff.max";
+  public static final String TRANSIENT_MAX = "sink.transient.max";
+  public static final String MAX_POSTS_PER_HOUR = "sink.max.posts.per.hour";
+  public static final String DRY_RUN = "sink.dry.run";
+  public static final String JOURNAL_TOPIC = "sink.journal.topic";
+  public static final String GROUP_ID = "group.id";
+  public static final String TRANSACTIONAL_ID = "transactional.id";
+  public static final String CONSUMER_PREFIX = "consumer.";
+  public static final String PRODUCER_PREFIX = "producer.";
+
+  public static final ConfigDef DEFINITION = new ConfigDef()
+      .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+          Importance.HIGH, "Kafka bootstrap servers.")
+      .define(BUILDAPI_URL, Type.STRING, "http://localhost:8010/self-serve", url(), Importance.HIGH,
+          "Base URL of buildapi self-serve, without a trailing slash.")
+      .define(BUILDAPI_USER, Type.STRING, "", Importance.HIGH, "Basic auth user; empty = no authentication.")
+      .define(BUILDAPI_PASSWORD, Type.PASSWORD, "", Importance.HIGH,
+          "Basic auth password (secret). Prefer buildapi.password.file or TRIGGERBOT_BUILDAPI_PASSWORD.")
+      .define(BUILDAPI_PASSWORD_FILE, Type.STRING, "", Importance.MEDIUM,
+          "File whose content (trimmed) is the password; overrides buildapi.password.")
+      .define(BUILDAPI_TIMEOUT, Type.STRING, "PT30S", duration(), Importance.MEDIUM,
+          "Time limit of one buildapi request (connect and response).")
+      .define(RETRY_DELAY, Type.STRING, "PT90S", duration(), Importance.MEDIUM,
+          "Wait before looking again when buildapi lists no build_id or request_id for the builder yet "
+              + "(new jobs appear about 30 s after they are scheduled).")
+      .define(RETRY_MAX, Type.INT, 5, Range.between(0, 100), Importance.MEDIUM,
+          "Lookups again after the first found no id, before GAVE_UP.")
+      .define(BACKOFF_INITIAL, Type.STRING, "PT5S", duration(), Importance.LOW,
+          "First wait after a 503, a 5xx, a timeout or a connection failure; doubles each time.")
+      .define(BACKOFF_MAX, Type.STRING, "PT5M", duration(), Importance.LOW, "Longest such wait.")
+      .define(TRANSIENT_MAX, Type.INT, 20, Range.between(1, 1000), Importance.LOW,
+          "Transient failures in a row before GAVE_UP (with the last error as the reason).")
+      .define(MAX_POSTS_PER_HOUR, Type.INT, 2000, Range.atLeast(0), Importance.HIGH,
+          "Safety cap on rebuild POSTs per rolling hour (wall clock). Commands over it wait; none is dropped.")
+      .define(DRY_RUN, Type.BOOLEAN, false, Importance.HIGH,
+          "Never call buildapi: every command gets a DRY_RUN result.")
+      .define(JOURNAL_TOPIC, Type.STRING, "trigger.sink-journal", new ConfigDef.NonEmptyString(), Importance.LOW,
+          "Compacted topic of the sink's journal (created if missing). One journal per sink deployment.")
+      .define(GROUP_ID, Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+          "Consumer group of trigger.commands.")
+      .define(TRANSACTIONAL_ID, Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+          "Kafka transactional id. One sink instance runs per id: a second one fences the first.");
+
+  private final Map<String, String> consumerOverrides;
+  private final Map<String, String> producerOverrides;
+
+  private SinkConfig(Map<String, String> values, Map<String, String> consumer, Map<String, String> producer) {
+    super(DEFINITION, values, false);
+    this.consumerOverrides = consumer;
+    this.producerOverrides = producer;
+  }
+
+  public static SinkConfig load(Path file, Map<String, String> env) {
+    return of(ConfigSources.read(file, env));
+  }
+
+  public static SinkConfig of(Map<String, String> values) {
+    Map<String, Map<String, String>> split = ConfigSources.split(DEFINITION, values, CONSUMER_PREFIX, PRODUCER_PREFIX);
+    return new SinkConfig(split.get(""), split.get(CONSUMER_PREFIX), split.get(PRODUCER_PREFIX));
+  }
+
+  public String buildapiUrl() {
+    String url = getString(BUILDAPI_URL);
+    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+  }
+
+  public String user() {
+    return getString(BUILDAPI_USER);
+  }
+
+  /** The password; never log it. */
+  public String password() {
+    String file = getString(BUILDAPI_PASSWORD_FILE);
+    if (file.isEmpty()) {
+      return getPassword(BUILDAPI_PASSWORD).value();
+    }
+    try {
+      return Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
+    } catch (IOException e) {
+      throw new ConfigException(BUILDAPI_PASSWORD_FILE, file, "cannot read the password file: " + e.getClass().getSimpleName());
+    }
+  }
+
+  public Duration timeout() {
+    return Duration.parse(getString(BUILDAPI_TIMEOUT));
+  }
+
+  public Duration retryDelay() {
+    return Duration.parse(getString(RETRY_DELAY));
+  }
+
+  public int retryMax() {
+    return getInt(RETRY_MAX);
+  }
+
+  public Duration backoffInitial() {
+    return Duration.parse(getString(BACKOFF_INITIAL));
+  }
+
+  public Duration backoffMax() {
+    return Duration.parse(getString(BACKOFF_MAX));
+  }
+
+  public int transientMax() {
+    return getInt(TRANSIENT_MAX);
+  }
+
+  public int maxPostsPerHour() {
+    return getInt(MAX_POSTS_PER_HOUR);
+  }
+
+  public String journalTopic() {
+    return getString(JOURNAL_TOPIC);
+  }
+
+  public boolean dryRun() {
+    return getBoolean(DRY_RUN);
+  }
+
+  /** read_committed, manual commits (offsets go into the producer's transactions). */
+  public Properties consumerProperties() {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, getString(BOOTSTRAP_SERVERS));
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, getString(GROUP_ID));
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.putAll(consumerOverrides);
+    return p;
+  }
+
+  /** Transactional and idempotent: journal entries, results and consumer offsets commit together. */
+  public Properties producerProperties() {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, getString(BOOTSTRAP_SERVERS));
+    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, getString(TRANSACTIONAL_ID));
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.putAll(producerOverrides);
+    return p;
+  }
+
+  private static ConfigDef.Validator duration() {
+    return (name, value) -> {
+      try {
+        if (value == null || Duration.parse(value.toString()).isNegative()) {
+          throw new ConfigException(name, value, "must be a non-negative ISO-8601 duration, e.g. PT90S");
+        }
+      } catch (DateTimeParseException e) {
+        throw new ConfigException(name, value, "must be an ISO-8601 duration, e.g. PT90S");
+      }
+    };
+  }
+
+  private static ConfigDef.Validator url() {
+    return (name, value) -> {
+      String s = value == null ? "" : value.toString();
+      if (!(s.startsWith("http://") || s.startsWith("https://")) || s.contains("@")) {
+        throw new ConfigException(name, value, "must be an http(s) URL without credentials (use buildapi.user and buildapi.password)");
+      }
+    };
+  }
+}

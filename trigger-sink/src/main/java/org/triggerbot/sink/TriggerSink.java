@@ -1,0 +1,509 @@
+package org.triggerbot.sink;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.triggerbot.schemas.AvroSerde;
+import org.triggerbot.schemas.Topic;
+import org.triggerbot.schemas.Topics;
+import org.triggerbot.schemas.TriggerCommand;
+import org.triggerbot.schemas.TriggerOutcome;
+import org.triggerbot.schemas.TriggerResult;
+import org.triggerbot.sink.state.EntryState;
+import org.triggerbot.sink.state.SinkEntry;
+
+/**
+ * Turns each {@code trigger.commands} record into at most one rebuild POST to buildapi and exactly one
+ * {@code TriggerResult} (SPEC section 6).
+ *
+ * <p><b>Why no command is POSTed twice.</b> Every command has a journal entry on the compacted topic
+ * {@code trigger.sink-journal}, changed only in Kafka transactions. Before a rebuild POST the entry becomes
+ * {@code POSTING} and that transaction is <em>committed</em>; the result and {@code DONE} are committed after the
+ * POST. A sink that starts (after a crash anywhere) first fences its predecessor ({@code initTransactions}), then
+ * reads the journal: a {@code POSTING} entry means the POST may have happened, so that command is never POSTed
+ * again, only verified by lookup (buildapi lists more jobs for the builder than before the POST →
+ * {@code SUBMITTED}; still not after {@code sink.retry.max} lookups → {@code GAVE_UP}, saying why). A POST that
+ * times out is in doubt the same way. So: at most one POST per command; a crash costs at worst a
+ * {@code GAVE_UP} that says the POST may not have arrived — never a duplicate rebuild.
+ *
+ * <p><b>Why no command is lost.</b> A command is accepted by committing its {@code PENDING} entry and the
+ * consumer offset in one transaction; every later state is journaled too, with the time of the next attempt. A
+ * restarted sink resumes every pending lookup, retry and back-off from the journal: nothing waits in memory
+ * alone. One slow or failing command never blocks others: each has its own schedule.
+ *
+ * <p>One sink runs per {@code transactional.id}; the global POST cap ({@code sink.max.posts.per.hour}) is
+ * therefore exact. All work happens on the thread that calls {@link #run()}.
+ */
+public final class TriggerSink implements Runnable, AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TriggerSink.class);
+  private static final AvroSerde<SinkEntry> ENTRY = AvroSerde.of(SinkEntry.class);
+  /** The journal's serdes; its name is {@code sink.journal.topic} (compacted, key = commandId). */
+  private final Topic<String, SinkEntry> journal;
+  private static final int BATCH = 50;
+  private static final Duration WORK_BUDGET = Duration.ofSeconds(30);
+  private static final long HOUR_MS = 3_600_000L;
+
+  /** Test seam: called right after each rebuild POST returned, before its result is committed. */
+  interface Hooks {
+    void afterPost(String commandId);
+  }
+
+  private final SinkConfig config;
+  private final BuildapiClient buildapi;
+  private final Hooks hooks;
+  private final Map<String, SinkEntry> active = new HashMap<>();
+  private final Set<String> done = new HashSet<>();
+  private final ArrayDeque<Long> postTimes = new ArrayDeque<>();
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final CountDownLatch ready = new CountDownLatch(1);
+  private volatile boolean running = true;
+
+  public TriggerSink(SinkConfig config) {
+    this(config, id -> { });
+  }
+
+  TriggerSink(SinkConfig config, Hooks hooks) {
+    this.config = config;
+    this.hooks = hooks;
+    this.buildapi = new BuildapiClient(config.buildapiUrl(), config.user(), config.password(), config.timeout());
+    this.journal = new Topic<>(config.journalTopic(), Serdes.String(), ENTRY);
+  }
+
+  /** Waits until the journal is restored and commands are consumed. */
+  public boolean awaitReady(Duration timeout) throws InterruptedException {
+    return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Commands not yet DONE (pending lookups, retries, in-doubt POSTs). */
+  public synchronized int pending() {
+    return active.size();
+  }
+
+  @Override
+  public void run() {
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config.producerProperties(),
+             new StringSerializer(), new ByteArraySerializer());
+         KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config.consumerProperties(),
+             new StringDeserializer(), new ByteArrayDeserializer())) {
+      ensureJournal();
+      producer.initTransactions(); // fences a predecessor and aborts its open transaction
+      restore();
+      consumer.subscribe(List.of(Topics.TRIGGER_COMMANDS.name()));
+      LOG.info("trigger-sink ready: {} commands pending from the journal, buildapi {}{}", active.size(),
+          config.buildapiUrl(), config.dryRun() ? " (dry run)" : "");
+      ready.countDown();
+      while (running) {
+        ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(pollMillis()));
+        if (!records.isEmpty()) {
+          accept(producer, consumer, records);
+        }
+        runDue(producer);
+      }
+    } finally {
+      ready.countDown();
+      stopped.countDown();
+    }
+  }
+
+  /** Stops after the current step; what is pending stays in the journal for the next start. */
+  @Override
+  public void close() {
+    running = false;
+    stopRequested.countDown();
+  }
+
+  public void awaitStopped() throws InterruptedException {
+    stopped.await();
+  }
+
+  // --- accepting commands ------------------------------------------------------------------------------------
+
+  private void accept(KafkaProducer<String, byte[]> producer, KafkaConsumer<String, byte[]> consumer,
+                      ConsumerRecords<String, byte[]> records) {
+    long now = System.currentTimeMillis();
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    List<SinkEntry> accepted = new ArrayList<>();
+    producer.beginTransaction();
+    for (ConsumerRecord<String, byte[]> r : records) {
+      offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+      TriggerCommand command;
+      try {
+        command = Topics.TRIGGER_COMMAND.decode(r.value(), "topic " + r.topic());
+      } catch (SerializationException e) {
+        LOG.error("unreadable command at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
+        producer.send(result(r.key() == null ? "" : r.key(), "unreadable-" + r.partition() + "-" + r.offset(),
+            TriggerOutcome.REJECTED, null, null, 0, "unreadable command: " + e.getMessage()));
+        continue;
+      }
+      String id = command.getCommandId();
+      if (done.contains(id) || active.containsKey(id) || accepted.stream().anyMatch(e -> e.getCommandId().equals(id))) {
+        LOG.info("command {} seen before; ignored", id);
+        continue;
+      }
+      SinkEntry entry = SinkEntry.newBuilder()
+          .setCommandId(id)
+          .setCommandKey(r.key() == null ? command.getBranch() + "/" + command.getRevision() + "/" + command.getBuilder() : r.key())
+          .setBranch(command.getBranch())
+          .setRevision(command.getRevision())
+          .setBuilder(command.getBuilder())
+          .setCount(command.getCount())
+          .setState(EntryState.PENDING)
+          .setNextAttemptAt(now)
+          .build();
+      producer.send(journal(entry));
+      accepted.add(entry);
+    }
+    producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+    producer.commitTransaction();
+    synchronized (this) {
+      accepted.forEach(e -> active.put(e.getCommandId(), e));
+    }
+  }
+
+  // --- doing what is due -------------------------------------------------------------------------------------
+
+  private record Post(SinkEntry entry, boolean byBuild, long id) {}
+
+  private void runDue(KafkaProducer<String, byte[]> producer) {
+    long now = System.currentTimeMillis();
+    List<SinkEntry> due;
+    synchronized (this) {
+      due = active.values().stream().filter(e -> e.getNextAttemptAt() <= now)
+          .sorted(Comparator.comparingLong(SinkEntry::getNextAttemptAt)).limit(BATCH).toList();
+    }
+    if (due.isEmpty()) {
+      return;
+    }
+    List<ProducerRecord<String, byte[]>> writes = new ArrayList<>();
+    List<Post> posts = new ArrayList<>();
+    // Bounded work between polls, far below max.poll.interval.ms, even when every call waits for its timeout.
+    long stopBy = now + WORK_BUDGET.toMillis();
+    for (SinkEntry e : due) {
+      if (System.currentTimeMillis() > stopBy) {
+        break;
+      }
+      SinkEntry entry = SinkEntry.newBuilder(e).build();
+      if (config.dryRun()) {
+        finish(entry, TriggerOutcome.DRY_RUN, null, null, "dry run: buildapi not called", writes);
+      } else if (entry.getState() == EntryState.POSTING) {
+        verify(entry, writes);
+      } else {
+        Post post = lookUp(entry, writes, posts.size());
+        if (post != null) {
+          posts.add(post);
+        }
+      }
+    }
+    if (!posts.isEmpty()) {
+      // The POSTING entries must be durable before any POST leaves: this commit is the no-duplicate guarantee.
+      producer.beginTransaction();
+      for (Post p : posts) {
+        p.entry().setState(EntryState.POSTING);
+        p.entry().setPostedAt(System.currentTimeMillis());
+        producer.send(journal(p.entry()));
+      }
+      producer.commitTransaction();
+      for (Post p : posts) {
+        post(p, writes);
+      }
+    }
+    producer.beginTransaction();
+    writes.forEach(producer::send);
+    producer.commitTransaction();
+  }
+
+  /** A PENDING command: look it up, and either finish it, schedule it again, or return the POST to make. */
+  private Post lookUp(SinkEntry entry, List<ProducerRecord<String, byte[]>> writes, int postsPlanned) {
+    BuildapiClient.Reply reply = buildapi.lookup(entry.getBranch(), entry.getRevision());
+    entry.setAttempts(entry.getAttempts() + 1);
+    entry.setLastStatus(reply.status());
+    if (reply.transientFailure()) {
+      backOff(entry, reply, writes);
+      return null;
+    }
+    entry.setTransientFailures(0);
+    if (reply.status() == 404) {
+      // buildapi answers 404 for a revision with no job yet, as well as for one it will never know: look again
+      // like for a missing id, and call it NOT_FOUND only when the retries are spent.
+      entry.setNoIdRetries(entry.getNoIdRetries() + 1);
+      if (entry.getNoIdRetries() > config.retryMax()) {
+        finish(entry, TriggerOutcome.NOT_FOUND, reply.status(), null, reply.message(), writes);
+      } else {
+        schedule(entry, config.retryDelay().toMillis(), writes);
+      }
+      return null;
+    }
+    if (!reply.ok()) {
+      finish(entry, TriggerOutcome.REJECTED, reply.status(), null, reply.message(), writes);
+      return null;
+    }
+    List<JsonNode> items = itemsFor(reply.body(), entry.getBuilder());
+    if (items.size() > entry.getCount()) {
+      finish(entry, TriggerOutcome.ALREADY_PRESENT, reply.status(), null,
+          "buildapi lists " + items.size() + " jobs of the builder, more than the " + entry.getCount() + " asked", writes);
+      return null;
+    }
+    Optional<Long> buildId = items.stream().filter(i -> i.hasNonNull("build_id")).map(i -> i.get("build_id").asLong()).findFirst();
+    Optional<Long> requestId = items.stream().filter(i -> !i.hasNonNull("build_id") && i.hasNonNull("request_id"))
+        .map(i -> i.get("request_id").asLong()).findFirst();
+    if (buildId.isEmpty() && requestId.isEmpty()) {
+      entry.setNoIdRetries(entry.getNoIdRetries() + 1);
+      if (entry.getNoIdRetries() > config.retryMax()) {
+        finish(entry, TriggerOutcome.GAVE_UP, reply.status(), null, "buildapi listed no build_id or request_id for the "
+            + "builder in " + entry.getNoIdRetries() + " lookups, " + config.retryDelay() + " apart", writes);
+      } else {
+        schedule(entry, config.retryDelay().toMillis(), writes);
+      }
+      return null;
+    }
+    long capFreeAt = capFreeAt(postsPlanned);
+    if (capFreeAt > System.currentTimeMillis()) {
+      LOG.warn("rebuild POST cap of {} per hour reached; command {} waits", config.maxPostsPerHour(), entry.getCommandId());
+      entry.setNextAttemptAt(capFreeAt);
+      writes.add(journal(entry));
+      replace(entry);
+      return null;
+    }
+    entry.setBaselineTotal(items.size());
+    return new Post(entry, buildId.isPresent(), buildId.orElseGet(requestId::get));
+  }
+
+  private void post(Post p, List<ProducerRecord<String, byte[]>> writes) {
+    SinkEntry entry = p.entry();
+    BuildapiClient.Reply reply = p.byBuild()
+        ? buildapi.rebuildBuild(entry.getBranch(), p.id(), entry.getCount())
+        : buildapi.rebuildRequest(entry.getBranch(), p.id(), entry.getCount());
+    postTimes.addLast(System.currentTimeMillis());
+    hooks.afterPost(entry.getCommandId());
+    entry.setAttempts(entry.getAttempts() + 1);
+    entry.setLastStatus(reply.status());
+    if (reply.ok()) {
+      JsonNode requestId = reply.body() == null ? null : reply.body().get("request_id");
+      finish(entry, TriggerOutcome.SUBMITTED, reply.status(), requestId == null ? null : requestId.asText(), null, writes);
+    } else if (reply.transientFailure()) {
+      // In doubt: buildapi may have acted before the failure. Never POST again; verify by lookup later.
+      entry.setLastError("rebuild POST in doubt: " + reply.message());
+      schedule(entry, config.retryDelay().toMillis(), writes);
+    } else {
+      finish(entry, TriggerOutcome.REJECTED, reply.status(), null, reply.message(), writes);
+    }
+  }
+
+  /** A POSTING command (a POST may have happened): never POST again, only confirm it by lookup. */
+  private void verify(SinkEntry entry, List<ProducerRecord<String, byte[]>> writes) {
+    BuildapiClient.Reply reply = buildapi.lookup(entry.getBranch(), entry.getRevision());
+    entry.setAttempts(entry.getAttempts() + 1);
+    entry.setLastStatus(reply.status());
+    if (reply.transientFailure()) {
+      backOff(entry, reply, writes);
+      return;
+    }
+    if (!reply.ok()) {
+      finish(entry, reply.status() == 404 ? TriggerOutcome.NOT_FOUND : TriggerOutcome.REJECTED, reply.status(), null,
+          "verifying an earlier POST: " + reply.message(), writes);
+      return;
+    }
+    int total = itemsFor(reply.body(), entry.getBuilder()).size();
+    int before = entry.getBaselineTotal() == null ? 0 : entry.getBaselineTotal();
+    if (total > before) {
+      finish(entry, TriggerOutcome.SUBMITTED, reply.status(), null, "confirmed by lookup (" + before + " jobs before the "
+          + "POST, " + total + " now); the sink restarted or the POST's answer was lost", writes);
+      return;
+    }
+    entry.setVerifications(entry.getVerifications() + 1);
+    if (entry.getVerifications() > config.retryMax()) {
+      finish(entry, TriggerOutcome.GAVE_UP, reply.status(), null, "a rebuild POST may have been sent (the sink restarted "
+          + "or the answer was lost) but buildapi lists no new job after " + entry.getVerifications()
+          + " lookups; not sent again, to never rebuild twice", writes);
+    } else {
+      schedule(entry, config.retryDelay().toMillis(), writes);
+    }
+  }
+
+  private void backOff(SinkEntry entry, BuildapiClient.Reply reply, List<ProducerRecord<String, byte[]>> writes) {
+    int failures = entry.getTransientFailures() + 1;
+    entry.setTransientFailures(failures);
+    entry.setLastError(reply.message());
+    if (failures >= config.transientMax()) {
+      finish(entry, TriggerOutcome.GAVE_UP, reply.status(), null, "buildapi failed " + failures + " times in a row; last: "
+          + reply.message() + (entry.getState() == EntryState.POSTING ? " (an earlier POST may have been sent)" : ""),
+          writes);
+      return;
+    }
+    long delay = Math.min(config.backoffMax().toMillis(),
+        config.backoffInitial().toMillis() << Math.min(failures - 1, 30));
+    schedule(entry, delay, writes);
+  }
+
+  private void schedule(SinkEntry entry, long delayMillis, List<ProducerRecord<String, byte[]>> writes) {
+    entry.setNextAttemptAt(System.currentTimeMillis() + delayMillis);
+    writes.add(journal(entry));
+    replace(entry);
+  }
+
+  private void finish(SinkEntry entry, TriggerOutcome outcome, Integer status, String jobRequestId, String error,
+                      List<ProducerRecord<String, byte[]>> writes) {
+    entry.setState(EntryState.DONE);
+    entry.setOutcome(outcome.name());
+    entry.setLastError(error);
+    writes.add(journal(entry));
+    writes.add(result(entry.getCommandKey(), entry.getCommandId(), outcome, status, jobRequestId, entry.getAttempts(), error));
+    LOG.info("command {} ({} x{} on {}/{}): {}{}", entry.getCommandId(), entry.getBuilder(), entry.getCount(),
+        entry.getBranch(), entry.getRevision(), outcome, error == null ? "" : " - " + error);
+    synchronized (this) {
+      active.remove(entry.getCommandId());
+      done.add(entry.getCommandId());
+    }
+  }
+
+  private synchronized void replace(SinkEntry entry) {
+    active.put(entry.getCommandId(), entry);
+  }
+
+  /** When one more POST may be made under the hourly cap, counting those planned in this batch (now if under). */
+  private long capFreeAt(int planned) {
+    long now = System.currentTimeMillis();
+    while (!postTimes.isEmpty() && postTimes.peekFirst() <= now - HOUR_MS) {
+      postTimes.removeFirst();
+    }
+    if (postTimes.size() + planned < config.maxPostsPerHour()) {
+      return now;
+    }
+    // The oldest POST that must leave the window first (planned ones are newer than every recorded one).
+    int mustLeave = postTimes.size() + planned - config.maxPostsPerHour();
+    return mustLeave < postTimes.size() ? new ArrayList<>(postTimes).get(mustLeave) + HOUR_MS : now + HOUR_MS;
+  }
+
+  private long pollMillis() {
+    long next;
+    synchronized (this) {
+      next = active.values().stream().mapToLong(SinkEntry::getNextAttemptAt).min().orElse(Long.MAX_VALUE);
+    }
+    return Math.max(0, Math.min(200, next - System.currentTimeMillis()));
+  }
+
+  /** Items of the lookup whose buildername equals the builder's, exactly. */
+  static List<JsonNode> itemsFor(JsonNode body, String builder) {
+    List<JsonNode> items = new ArrayList<>();
+    if (body != null && body.isArray()) {
+      body.forEach(i -> {
+        if (builder.equals(i.path("buildername").asText(null))) {
+          items.add(i);
+        }
+      });
+    }
+    return items;
+  }
+
+  // --- records -----------------------------------------------------------------------------------------------
+
+  private ProducerRecord<String, byte[]> journal(SinkEntry entry) {
+    return new ProducerRecord<>(journal.name(), entry.getCommandId(), ENTRY.encode(entry));
+  }
+
+  private static ProducerRecord<String, byte[]> result(String key, String commandId, TriggerOutcome outcome,
+                                                       Integer status, String jobRequestId, int attempts, String error) {
+    TriggerResult r = TriggerResult.newBuilder()
+        .setCommandId(commandId)
+        .setOutcome(outcome)
+        .setBuildapiStatus(status == null || status <= 0 ? null : status)
+        .setJobRequestId(jobRequestId)
+        .setAttempts(attempts)
+        .setError(error)
+        .build();
+    return new ProducerRecord<>(Topics.TRIGGER_RESULTS.name(), key, Topics.TRIGGER_RESULT.encode(r));
+  }
+
+  // --- start-up ----------------------------------------------------------------------------------------------
+
+  /** Creates the compacted journal topic if it is missing (like Kafka Streams' internal topics). */
+  private void ensureJournal() {
+    Properties p = new Properties();
+    p.put("bootstrap.servers", config.getString(SinkConfig.BOOTSTRAP_SERVERS));
+    try (Admin admin = Admin.create(p)) {
+      NewTopic topic = new NewTopic(journal.name(), Optional.of(1), Optional.empty())
+          .configs(Map.of("cleanup.policy", "compact"));
+      admin.createTopics(List.of(topic)).all().get(60, TimeUnit.SECONDS);
+      LOG.info("created the journal topic {}", journal.name());
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        throw new IllegalStateException("cannot create the journal topic " + journal.name() + ": " + e.getCause(), e);
+      }
+    } catch (InterruptedException | TimeoutException e) {
+      throw new IllegalStateException("cannot create the journal topic " + journal.name() + ": " + e, e);
+    }
+  }
+
+  /** Reads the journal to its end (read_committed): the latest entry of each command is its state. */
+  private void restore() {
+    Properties p = config.consumerProperties();
+    p.remove("group.id");
+    try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (PartitionInfo info : reader.partitionsFor(journal.name(), Duration.ofSeconds(60))) {
+        partitions.add(new TopicPartition(info.topic(), info.partition()));
+      }
+      reader.assign(partitions);
+      reader.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = reader.endOffsets(partitions);
+      Map<String, SinkEntry> latest = new HashMap<>();
+      while (partitions.stream().anyMatch(tp -> reader.position(tp) < end.get(tp))) {
+        for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
+          latest.put(r.key(), ENTRY.decode(r.value(), "journal"));
+        }
+      }
+      long hourAgo = System.currentTimeMillis() - HOUR_MS;
+      List<Long> recentPosts = new ArrayList<>();
+      synchronized (this) {
+        latest.forEach((id, e) -> {
+          if (e.getPostedAt() != null && e.getPostedAt() > hourAgo) {
+            recentPosts.add(e.getPostedAt());
+          }
+          if (e.getState() == EntryState.DONE) {
+            done.add(id);
+          } else {
+            active.put(id, e);
+            if (e.getState() == EntryState.POSTING) {
+              LOG.warn("command {} was being POSTed when the sink stopped; it will only be verified, never re-sent", id);
+            }
+          }
+        });
+      }
+      recentPosts.stream().sorted().forEach(postTimes::addLast);
+    }
+  }
+}

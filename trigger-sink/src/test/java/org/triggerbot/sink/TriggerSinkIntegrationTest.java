@@ -1,0 +1,416 @@
+package org.triggerbot.sink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.triggerbot.buildapisim.BuildapiSimulator;
+import org.triggerbot.buildapisim.SimulatorOptions;
+import org.triggerbot.schemas.DecisionReason;
+import org.triggerbot.schemas.Topics;
+import org.triggerbot.schemas.TriggerCommand;
+import org.triggerbot.schemas.TriggerOutcome;
+import org.triggerbot.schemas.TriggerResult;
+import org.triggerbot.testsupport.EmbeddedKafka;
+
+/**
+ * The sink between a real Kafka broker and a real HTTP buildapi simulator: each outcome of SPEC section 6 with the
+ * POSTs counted, retries, restarts and crashes. Every test has its own simulator, revision, consumer group,
+ * transactional id and journal; commands and results of other tests on the shared topics are told apart by
+ * command id (another test's command meets an unknown revision here and is never POSTed).
+ */
+class TriggerSinkIntegrationTest {
+
+  private static final Duration DEADLINE = Duration.ofSeconds(60);
+  private static EmbeddedKafka kafka;
+
+  private BuildapiSimulator sim;
+  private String revision;
+  private final List<TriggerSink> sinks = new ArrayList<>();
+
+  @BeforeAll
+  static void startKafka() {
+    kafka = EmbeddedKafka.start();
+    kafka.createTopic(Topics.TRIGGER_COMMANDS.name(), 1);
+    kafka.createTopic(Topics.TRIGGER_RESULTS.name(), 1);
+  }
+
+  @AfterAll
+  static void stopKafka() {
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  @BeforeEach
+  void startSimulator() {
+    sim = BuildapiSimulator.start(SimulatorOptions.defaults());
+    revision = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+  }
+
+  @AfterEach
+  void stopAll() throws InterruptedException {
+    for (TriggerSink s : sinks) {
+      s.close();
+      s.awaitStopped();
+    }
+    sim.close();
+  }
+
+  // --- helpers -----------------------------------------------------------------------------------------------
+
+  private SinkConfig config(String... extra) {
+    Map<String, String> values = new HashMap<>();
+    values.put(SinkConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+    values.put(SinkConfig.BUILDAPI_URL, sim.baseUrl());
+    values.put(SinkConfig.BUILDAPI_USER, "triggerbot");
+    values.put(SinkConfig.BUILDAPI_PASSWORD, "sim-password");
+    values.put(SinkConfig.BUILDAPI_TIMEOUT, "PT2S");
+    values.put(SinkConfig.RETRY_DELAY, "PT0.2S");
+    values.put(SinkConfig.BACKOFF_INITIAL, "PT0.05S");
+    values.put(SinkConfig.BACKOFF_MAX, "PT0.4S");
+    values.put(SinkConfig.GROUP_ID, "sink-" + revision);
+    values.put(SinkConfig.TRANSACTIONAL_ID, "sink-" + revision);
+    values.put(SinkConfig.JOURNAL_TOPIC, "sink-journal-" + revision);
+    for (String kv : extra) {
+      values.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+    }
+    return SinkConfig.of(values);
+  }
+
+  private TriggerSink start(TriggerSink sink) throws InterruptedException {
+    sinks.add(sink);
+    Thread t = new Thread(sink, "sink-under-test");
+    t.setUncaughtExceptionHandler((thread, e) -> { }); // a simulated crash ends the thread; that is the point
+    t.start();
+    assertTrue(sink.awaitReady(DEADLINE), "the sink starts");
+    return sink;
+  }
+
+  private TriggerSink start(SinkConfig config) throws InterruptedException {
+    return start(new TriggerSink(config));
+  }
+
+  private TriggerCommand command(String builder, int count) throws Exception {
+    TriggerCommand c = TriggerCommand.newBuilder()
+        .setCommandId(UUID.randomUUID().toString())
+        .setBranch("try").setRevision(revision).setBuilder(builder).setCount(count)
+        .setReason(DecisionReason.TRIGGER_FAILURE).setRequestedAt(Instant.now())
+        .build();
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    try (KafkaProducer<String, TriggerCommand> producer = new KafkaProducer<>(p,
+        Topics.TRIGGER_COMMANDS.keySerde().serializer(), Topics.TRIGGER_COMMANDS.valueSerde().serializer())) {
+      producer.send(new ProducerRecord<>(Topics.TRIGGER_COMMANDS.name(), "try/" + revision + "/" + builder, c)).get();
+    }
+    return c;
+  }
+
+  /** The results (read_committed) of one command. */
+  private static List<TriggerResult> results(TriggerCommand command) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    List<TriggerResult> out = new ArrayList<>();
+    try (KafkaConsumer<String, TriggerResult> c = new KafkaConsumer<>(p, Topics.TRIGGER_RESULTS.keySerde().deserializer(),
+        Topics.TRIGGER_RESULTS.valueSerde().deserializer())) {
+      TopicPartition tp = new TopicPartition(Topics.TRIGGER_RESULTS.name(), 0);
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      long end = c.endOffsets(List.of(tp)).get(tp);
+      while (c.position(tp) < end) {
+        for (ConsumerRecord<String, TriggerResult> r : c.poll(Duration.ofMillis(200))) {
+          if (r.value().getCommandId().equals(command.getCommandId())) {
+            out.add(r.value());
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private static TriggerResult awaitResult(TriggerCommand command) throws InterruptedException {
+    await("a result for " + command.getBuilder(), () -> !results(command).isEmpty());
+    List<TriggerResult> results = results(command);
+    assertEquals(1, results.size(), "exactly one result per command");
+    return results.get(0);
+  }
+
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out waiting for: " + what);
+      LockSupport.parkNanos(50_000_000L); // the poll interval of a condition with a deadline
+    }
+  }
+
+  /** Lookups of this test's revision (the sink also looks up other tests' commands: unknown revisions here). */
+  private long gets() {
+    return mine().stream().filter(r -> r.method().equals("GET")).count();
+  }
+
+  private List<BuildapiSimulator.RecordedRequest> mine() {
+    return sim.requests().stream().filter(r -> r.rawPath().contains(revision) || r.method().equals("POST")).toList();
+  }
+
+  // --- outcomes ----------------------------------------------------------------------------------------------
+
+  @Test
+  void rebuildsAFailedBuildOnceAndReportsTheRequestId() throws Exception {
+    long buildId = sim.addBuild("try", revision, "Ubuntu VM 12.04 try opt test mochitest-1", 2);
+    start(config());
+    TriggerCommand c = command("Ubuntu VM 12.04 try opt test mochitest-1", 1);
+    TriggerResult r = awaitResult(c);
+    assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
+    assertEquals(202, r.getBuildapiStatus());
+    assertNotNull(r.getJobRequestId());
+    assertEquals(1, sim.rebuildPosts());
+    var post = sim.requests().stream().filter(q -> q.method().equals("POST")).findFirst().orElseThrow();
+    assertEquals("/try/build", post.path());
+    assertEquals(Map.of("build_id", Long.toString(buildId), "count", "1"), post.form());
+    assertEquals("triggerbot", post.authUser(), "Basic auth was sent");
+  }
+
+  @Test
+  void aPendingRequestIsRebuiltByItsRequestIdWithTheCount() throws Exception {
+    long requestId = sim.addPendingRequest("try", revision, "Ubuntu VM 12.04 try opt test reftest");
+    start(config());
+    TriggerCommand c = command("Ubuntu VM 12.04 try opt test reftest", 1);
+    assertEquals(TriggerOutcome.SUBMITTED, awaitResult(c).getOutcome());
+    var post = sim.requests().stream().filter(q -> q.method().equals("POST")).findFirst().orElseThrow();
+    assertEquals("/try/request", post.path());
+    assertEquals(Long.toString(requestId), post.form().get("request_id"));
+  }
+
+  @Test
+  void moreJobsThanTheCountMeansAlreadyPresentAndNoPost() throws Exception {
+    sim.addBuild("try", revision, "b", 2);
+    sim.addBuild("try", revision, "b", 0);
+    sim.addBuild("try", revision, "other", 2);
+    start(config());
+    TriggerResult r = awaitResult(command("b", 1));
+    assertEquals(TriggerOutcome.ALREADY_PRESENT, r.getOutcome());
+    assertEquals(0, sim.rebuildPosts());
+  }
+
+  @Test
+  void anUnknownRevisionIsLookedUpAgainThenNotFound() throws Exception {
+    // Real buildapi also answers 404 for a revision whose jobs are not listed yet: retried like a missing id.
+    start(config(SinkConfig.RETRY_MAX + "=2"));
+    TriggerResult r = awaitResult(command("b", 1));
+    assertEquals(TriggerOutcome.NOT_FOUND, r.getOutcome());
+    assertEquals(404, r.getBuildapiStatus());
+    assertTrue(r.getError().contains(revision), r.getError());
+    assertEquals(3, gets());
+    assertEquals(0, sim.rebuildPosts());
+  }
+
+  @Test
+  void aRevisionThatAppearsLateIsRebuilt() throws Exception {
+    start(config());
+    TriggerCommand c = command("b", 1);
+    await("a 404 lookup", () -> gets() >= 1);
+    sim.addBuild("try", revision, "b", 2);
+    assertEquals(TriggerOutcome.SUBMITTED, awaitResult(c).getOutcome());
+    assertEquals(1, sim.rebuildPosts());
+  }
+
+  @Test
+  void refusedCredentialsAreRejectedAndTheSecretIsNeverLogged() throws Exception {
+    String secret = "wrong-" + UUID.randomUUID();
+    sim.addBuild("try", revision, "b", 2);
+    PrintStream originalErr = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    TriggerResult r;
+    try {
+      start(config(SinkConfig.BUILDAPI_PASSWORD + "=" + secret));
+      r = awaitResult(command("b", 1));
+    } finally {
+      System.setErr(originalErr);
+    }
+    assertEquals(TriggerOutcome.REJECTED, r.getOutcome());
+    assertEquals(401, r.getBuildapiStatus());
+    assertEquals(0, sim.rebuildPosts());
+    String log = captured.toString(StandardCharsets.UTF_8);
+    assertTrue(log.contains("REJECTED"), "the outcome is logged:\n" + log);
+    assertFalse(log.contains(secret), "no password in the log");
+    assertFalse(String.valueOf(r.getError()).contains(secret), "no password in the result");
+    assertFalse(config(SinkConfig.BUILDAPI_PASSWORD + "=" + secret).toString().contains(secret));
+  }
+
+  @Test
+  void dryRunCallsNothing() throws Exception {
+    sim.addBuild("try", revision, "b", 2);
+    start(config(SinkConfig.DRY_RUN + "=true"));
+    assertEquals(TriggerOutcome.DRY_RUN, awaitResult(command("b", 1)).getOutcome());
+    assertEquals(0, sim.requests().size(), "a dry-run sink calls buildapi for no command at all");
+  }
+
+  // --- retries -----------------------------------------------------------------------------------------------
+
+  @Test
+  void aJobIdThatAppearsAfterTwoRetriesIsRebuiltOnce() throws Exception {
+    sim.addBuild("try", revision, "late", 2, 2);
+    start(config());
+    TriggerResult r = awaitResult(command("late", 1));
+    assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
+    assertEquals(4, r.getAttempts(), "three lookups and one POST");
+    assertEquals(3, gets());
+    assertEquals(1, sim.rebuildPosts());
+  }
+
+  @Test
+  void noIdAfterTheRetriesIsGaveUpWithTheReason() throws Exception {
+    sim.addRevision("try", revision);
+    start(config(SinkConfig.RETRY_MAX + "=2"));
+    TriggerResult r = awaitResult(command("never", 1));
+    assertEquals(TriggerOutcome.GAVE_UP, r.getOutcome());
+    assertTrue(r.getError().contains("no build_id or request_id"), r.getError());
+    assertEquals(3, gets(), "the first lookup and two retries");
+    assertEquals(0, sim.rebuildPosts());
+  }
+
+  @Test
+  void aRestartWhileARetryIsPendingStillRetriesOnce() throws Exception {
+    sim.addBuild("try", revision, "late", 2, 2);
+    SinkConfig config = config(SinkConfig.RETRY_DELAY + "=PT1S");
+    TriggerSink first = start(config);
+    TriggerCommand c = command("late", 1);
+    await("the first lookup", () -> gets() >= 1);
+    first.close();
+    first.awaitStopped();
+    assertTrue(results(c).isEmpty(), "no result yet: the retry is pending");
+
+    start(config);
+    TriggerResult r = awaitResult(c);
+    assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
+    assertEquals(1, sim.rebuildPosts());
+    assertEquals(3, gets(), "the retry count survived the restart");
+  }
+
+  @Test
+  void aCrashAfterThePostAndBeforeTheResultNeverPostsTwice() throws Exception {
+    sim.addBuild("try", revision, "b", 2);
+    SinkConfig config = config();
+    TriggerSink crashing = new TriggerSink(config, id -> {
+      throw new IllegalStateException("simulated crash after the POST, before the result is committed");
+    });
+    start(crashing);
+    TriggerCommand c = command("b", 1);
+    await("the POST", () -> sim.rebuildPosts() == 1);
+    crashing.awaitStopped();
+    assertTrue(results(c).isEmpty(), "the crash lost the result");
+
+    start(config);
+    TriggerResult r = awaitResult(c);
+    assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
+    assertTrue(r.getError().contains("confirmed by lookup"), r.getError());
+    assertEquals(1, sim.rebuildPosts(), "exactly one rebuild POST, ever");
+  }
+
+  @Test
+  void aStormOf503sIsRiddenOutWithoutBlockingOtherCommands() throws Exception {
+    sim.addBuild("try", revision, "a", 2);
+    sim.addBuild("try", revision, "b", 2);
+    sim.failNext(503, 5);
+    start(config());
+    TriggerCommand a = command("a", 1);
+    TriggerCommand b = command("b", 1);
+    assertEquals(TriggerOutcome.SUBMITTED, awaitResult(a).getOutcome());
+    assertEquals(TriggerOutcome.SUBMITTED, awaitResult(b).getOutcome());
+    assertEquals(2, sim.rebuildPosts());
+    assertEquals(5, sim.requests().stream().filter(q -> q.status() == 503).count());
+  }
+
+  @Test
+  void anEndless503StormEndsInGaveUpSayingWhy() throws Exception {
+    sim.addBuild("try", revision, "a", 2);
+    sim.failNext(503, 1000);
+    start(config(SinkConfig.TRANSIENT_MAX + "=4"));
+    TriggerResult r = awaitResult(command("a", 1));
+    assertEquals(TriggerOutcome.GAVE_UP, r.getOutcome());
+    assertEquals(503, r.getBuildapiStatus());
+    assertTrue(r.getError().contains("4 times") && r.getError().contains("503"), r.getError());
+    assertEquals(0, sim.rebuildPosts());
+  }
+
+  @Test
+  void slowResponsesTimeOutAndAreRetried() throws Exception {
+    sim.addBuild("try", revision, "a", 2);
+    sim.setLatency(Duration.ofMillis(1500));
+    start(config(SinkConfig.BUILDAPI_TIMEOUT + "=PT0.3S"));
+    TriggerCommand c = command("a", 1);
+    await("a timed-out lookup", () -> gets() >= 1);
+    sim.setLatency(Duration.ZERO);
+    TriggerResult r = awaitResult(c);
+    assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
+    assertTrue(r.getAttempts() >= 3, "at least one timed-out lookup, one good lookup, one POST: " + r.getAttempts());
+    assertEquals(1, sim.rebuildPosts());
+  }
+
+  // --- names, caps -------------------------------------------------------------------------------------------
+
+  @Test
+  void builderNamesWithSlashesQuestionMarksHashesSpacesAndNonAsciiMatchExactly() throws Exception {
+    String builder = "Linux x86/64 try? opt #1 test mochitest-ü 测试";
+    long buildId = sim.addBuild("try", revision, builder, 2);
+    sim.addBuild("try", revision, "Linux x86/64 try? opt #1 test mochitest-u", 2);
+    start(config());
+    TriggerResult r = awaitResult(command(builder, 1));
+    assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
+    assertEquals(Long.toString(buildId), sim.requests().stream().filter(q -> q.method().equals("POST"))
+        .findFirst().orElseThrow().form().get("build_id"));
+  }
+
+  @Test
+  void theHourlyPostCapHoldsCommandsBackWithoutDroppingThem() throws Exception {
+    sim.addBuild("try", revision, "a", 2);
+    sim.addBuild("try", revision, "b", 2);
+    TriggerSink sink = start(config(SinkConfig.MAX_POSTS_PER_HOUR + "=1"));
+    TriggerCommand a = command("a", 1);
+    TriggerCommand b = command("b", 1);
+    await("one command done", () -> !results(a).isEmpty() || !results(b).isEmpty());
+    await("the other one looked up and held", () -> sink.pending() == 1 && gets() >= 2);
+    assertEquals(1, sim.rebuildPosts());
+    assertTrue(results(a).isEmpty() || results(b).isEmpty(), "the second waits for the cap");
+  }
+
+  @Test
+  void anInvalidRevisionIsRejectedWithoutCallingBuildapi() throws Exception {
+    revision = "NOT-A-REVISION";
+    start(config());
+    TriggerResult r = awaitResult(command("a", 1));
+    assertEquals(TriggerOutcome.REJECTED, r.getOutcome());
+    assertNull(r.getBuildapiStatus(), "buildapi never answered");
+    assertTrue(r.getError().contains("not sent"), r.getError());
+    assertTrue(sim.requests().stream().noneMatch(q -> q.rawPath().contains("NOT-A-REVISION")), "nothing was sent");
+  }
+}
