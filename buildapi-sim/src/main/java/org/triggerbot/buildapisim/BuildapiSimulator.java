@@ -188,6 +188,11 @@ public final class BuildapiSimulator implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot resolve bind address " + bindAddress, e);
         }
+        // The JDK server leaves Nagle's algorithm on: with the client's delayed ACKs every small response would
+        // wait ~40 ms. Read once when the JDK's server classes load, so it must be set before the first server.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
         HttpServer server;
         try {
             server = HttpServer.create(address, 0);
@@ -356,8 +361,12 @@ public final class BuildapiSimulator implements AutoCloseable {
             String problem) {}
 
     private void handle(HttpExchange exchange) {
-        long arrival = arrivals.getAndIncrement();
-        Instant at = Instant.now();
+        long arrival;
+        Instant at;
+        synchronized (arrivals) { // order number and time together, so the log's order is the time order
+            arrival = arrivals.getAndIncrement();
+            at = Instant.now();
+        }
         String method = exchange.getRequestMethod();
         URI uri = exchange.getRequestURI();
         String rawPath = uri.getRawPath() == null ? "" : uri.getRawPath();
