@@ -1,10 +1,7 @@
 package org.triggerbot.bridge;
 
 import com.rabbitmq.client.ConnectionFactory;
-import java.io.IOException;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyManagementException;
@@ -219,15 +216,7 @@ public final class BridgeConfig extends AbstractConfig {
   }
 
   private String password() {
-    String file = getString(AMQP_PASSWORD_FILE);
-    if (file.isEmpty()) {
-      return getPassword(AMQP_PASSWORD).value();
-    }
-    try {
-      return Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
-    } catch (IOException e) {
-      throw new ConfigException(AMQP_PASSWORD_FILE, file, "cannot read the password file: " + e.getClass().getSimpleName());
-    }
+    return ConfigSources.secret(getPassword(AMQP_PASSWORD).value(), AMQP_PASSWORD_FILE, getString(AMQP_PASSWORD_FILE));
   }
 
   private static void secure(ConnectionFactory f) throws NoSuchAlgorithmException, KeyManagementException {

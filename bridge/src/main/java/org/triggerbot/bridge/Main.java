@@ -1,11 +1,10 @@
 package org.triggerbot.bridge;
 
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import org.apache.kafka.common.config.ConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.triggerbot.common.ServiceArgs;
 
 /** Entry point of the bridge jar: {@code bridge} runs the service, {@code publish} publishes a file to AMQP. */
 public final class Main {
@@ -35,28 +34,17 @@ public final class Main {
   }
 
   private static int bridge(List<String> args) {
-    Path file = null;
-    for (int i = 0; i < args.size(); i++) {
-      if (args.get(i).equals("--config") && i + 1 < args.size()) {
-        file = Path.of(args.get(++i));
-      } else if (args.get(i).equals("--help")) {
-        System.out.println("usage: triggerbot bridge [--config FILE]\n"
-            + "Configuration: TRIGGERBOT_<KEY> environment variables or the properties FILE; producer.* keys go to "
-            + "the Kafka producer. Keys:\n" + BridgeConfig.DEFINITION.toEnrichedRst());
-        return 0;
-      } else {
-        System.err.println("triggerbot bridge: unknown argument '" + args.get(i) + "' (usage: --config FILE)");
-        return 2;
-      }
+    ServiceArgs.Outcome<BridgeConfig> parsed = ServiceArgs.parse("bridge", args, BridgeConfig.DEFINITION,
+        "Runs the bridge: Pulse (AMQP) deliveries into pulse.raw. producer.* keys go to the Kafka producer.",
+        file -> {
+          BridgeConfig c = BridgeConfig.load(file, System.getenv());
+          c.connectionFactory(); // validates the AMQP address and secrets now, naming the key
+          return c;
+        }, System.out, System.err);
+    if (!parsed.run()) {
+      return parsed.exitCode();
     }
-    BridgeConfig config;
-    try {
-      config = BridgeConfig.load(file, System.getenv());
-      config.connectionFactory();
-    } catch (ConfigException e) {
-      System.err.println("triggerbot bridge: invalid configuration: " + e.getMessage());
-      return 2;
-    }
+    BridgeConfig config = parsed.config();
     PulseBridge bridge = new PulseBridge(config);
     Runtime.getRuntime().addShutdownHook(new Thread(bridge::close, "bridge-shutdown"));
     bridge.start();

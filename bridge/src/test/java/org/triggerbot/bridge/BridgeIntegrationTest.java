@@ -25,7 +25,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -41,6 +40,7 @@ import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.RejectedMessage;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.testsupport.AmqpBroker;
+import org.triggerbot.testsupport.Await;
 import org.triggerbot.testsupport.EmbeddedKafka;
 import org.triggerbot.testsupport.pulse.PulseJson;
 
@@ -142,12 +142,8 @@ class BridgeIntegrationTest {
     return keys;
   }
 
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + DEADLINE.toNanos();
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "timed out waiting for: " + what);
-      LockSupport.parkNanos(50_000_000L); // the poll interval of a condition with a deadline
-    }
+  private static void await(String what, BooleanSupplier condition) {
+    Await.until(what, DEADLINE, condition::getAsBoolean);
   }
 
   private static PulseMessage value(ConsumerRecord<String, byte[]> r) {

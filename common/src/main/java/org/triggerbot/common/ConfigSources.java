@@ -27,6 +27,35 @@ public final class ConfigSources {
 
   private ConfigSources() {}
 
+  /**
+   * A secret: the content (trimmed) of {@code file} when that is set, else {@code inline}. An unreadable file is
+   * a {@link ConfigException} naming {@code fileKey} and the kind of failure, never any content.
+   */
+  public static String secret(String inline, String fileKey, String file) {
+    if (file == null || file.isEmpty()) {
+      return inline;
+    }
+    try {
+      return Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
+    } catch (IOException e) {
+      throw new ConfigException(fileKey, file, "cannot read the secret file: " + e.getClass().getSimpleName());
+    }
+  }
+
+  /** Validates a non-negative ISO-8601 duration as {@link java.time.Duration#parse} reads it (e.g. PT90S, P14D). */
+  public static ConfigDef.Validator duration() {
+    return (name, value) -> {
+      try {
+        if (value == null || java.time.Duration.parse(value.toString().trim()).isNegative()) {
+          throw new ConfigException(name, value, "must be a non-negative ISO-8601 duration, e.g. PT90S or P14D");
+        }
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new ConfigException(name, value, "must be an ISO-8601 duration as java.time.Duration.parse reads it, "
+            + "e.g. PT90S or P14D");
+      }
+    };
+  }
+
   /** The list syntax of every triggerbot setting: split on ',', items trimmed, empty items dropped. */
   public static java.util.List<String> list(String value) {
     return java.util.Arrays.stream(value.split(",", -1)).map(String::trim).filter(s -> !s.isEmpty()).toList();

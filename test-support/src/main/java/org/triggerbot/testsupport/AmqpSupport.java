@@ -1,17 +1,9 @@
 package org.triggerbot.testsupport;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
@@ -24,7 +16,6 @@ final class AmqpSupport {
 
     /** Bounds connecting, the AMQP handshake and each RPC of the connections this package makes. */
     static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration POLL_INTERVAL = Duration.ofMillis(50);
 
     private AmqpSupport() {
     }
@@ -111,65 +102,4 @@ final class AmqpSupport {
         return encoded.toString();
     }
 
-    static long deadlineIn(Duration timeout) {
-        return System.nanoTime() + timeout.toNanos();
-    }
-
-    static long elapsedMillis(long beginNanos) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - beginNanos);
-    }
-
-    /**
-     * Polls {@code check} until it returns true. Checked exceptions from {@code check} count as
-     * "not yet" and are reported as the cause on timeout; unchecked ones propagate at once.
-     *
-     * @throws IllegalStateException on timeout or interruption
-     */
-    static void awaitCondition(String description, long deadline, Callable<Boolean> check) {
-        Exception lastFailure = null;
-        while (true) {
-            try {
-                if (check.call()) {
-                    return;
-                }
-                lastFailure = null;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("Interrupted while waiting for " + description, e);
-            } catch (RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                lastFailure = e;
-            }
-            long remainingNanos = deadline - System.nanoTime();
-            if (remainingNanos <= 0) {
-                throw new IllegalStateException("Timed out waiting for " + description, lastFailure);
-            }
-            try {
-                // Back-off between two checks of the condition; the deadline bounds the wait.
-                Thread.sleep(Math.max(1, TimeUnit.NANOSECONDS.toMillis(
-                        Math.min(POLL_INTERVAL.toNanos(), remainingNanos))));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("Interrupted while waiting for " + description, e);
-            }
-        }
-    }
-
-    static void deleteRecursively(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                try {
-                    Files.delete(path);
-                } catch (NoSuchFileException alreadyGone) {
-                    // Fine: nothing to delete.
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not delete " + root, e);
-        }
-    }
 }

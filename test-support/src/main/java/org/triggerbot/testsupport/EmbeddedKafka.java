@@ -10,23 +10,19 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -114,7 +110,6 @@ public final class EmbeddedKafka implements AutoCloseable {
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
     /** Fresh port pairs to try when a probed port is taken before Kafka binds it. */
     private static final int PORT_ATTEMPTS = 5;
-    private static final Duration POLL_INTERVAL = Duration.ofMillis(100);
     /** Upper bound for one Admin round trip inside a poll loop, so each loop re-checks its deadline. */
     private static final Duration ADMIN_CALL_TIMEOUT = Duration.ofSeconds(5);
 
@@ -208,12 +203,12 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public synchronized void createTopic(String name, int partitions, Map<String, String> topicConfigs) {
         requireRunning();
-        long deadline = deadlineIn(Duration.ofSeconds(ADMIN_TIMEOUT_SECONDS));
+        long deadline = Await.deadlineIn(Duration.ofSeconds(ADMIN_TIMEOUT_SECONDS));
         try (Admin admin = newAdmin()) {
             NewTopic topic = new NewTopic(name, Optional.of(partitions), Optional.of((short) 1))
                     .configs(topicConfigs);
             admin.createTopics(List.of(topic)).all().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
-            awaitCondition("topic " + name + " to have a leader for each of its " + partitions + " partitions",
+            Await.until("topic " + name + " to have a leader for each of its " + partitions + " partitions",
                     deadline, () -> {
                         TopicDescription description = describeTopics(admin, List.of(name)).get(name);
                         return description.partitions().size() == partitions && allHaveLeaders(description);
@@ -241,7 +236,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         server = null;
         long begin = System.nanoTime();
         shutdown(running);
-        LOG.info("Embedded Kafka at {} stopped in {} ms", bootstrapServers(), elapsedMillis(begin));
+        LOG.info("Embedded Kafka at {} stopped in {} ms", bootstrapServers(), Await.elapsedMillis(begin));
     }
 
     /**
@@ -257,9 +252,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         stop();
         long begin = System.nanoTime();
-        long deadline = deadlineIn(Duration.ofSeconds(START_TIMEOUT_SECONDS));
+        long deadline = Await.deadlineIn(Duration.ofSeconds(START_TIMEOUT_SECONDS));
         // The ports are part of the contract now, so a bind failure is waited out, not dodged.
-        awaitCondition("broker to bind " + bootstrapServers() + " and controller port " + controllerPort,
+        Await.until("broker to bind " + bootstrapServers() + " and controller port " + controllerPort,
                 deadline, () -> {
                     try {
                         launch(deadline);
@@ -272,7 +267,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                         throw e;
                     }
                 });
-        LOG.info("Embedded Kafka restarted at {} in {} ms", bootstrapServers(), elapsedMillis(begin));
+        LOG.info("Embedded Kafka restarted at {} in {} ms", bootstrapServers(), Await.elapsedMillis(begin));
     }
 
     /** Stops the broker if it is running and deletes the temporary directory. Idempotent. */
@@ -285,7 +280,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         try {
             stop();
         } finally {
-            deleteRecursively(baseDir);
+            TempDirs.deleteRecursively(baseDir);
         }
     }
 
@@ -298,19 +293,19 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private void startOnFreshPorts() {
         long begin = System.nanoTime();
-        long deadline = deadlineIn(Duration.ofSeconds(START_TIMEOUT_SECONDS));
+        long deadline = Await.deadlineIn(Duration.ofSeconds(START_TIMEOUT_SECONDS));
         RuntimeException lastBindFailure = null;
         for (int attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
             int[] ports = probeFreePorts();
             brokerPort = ports[0];
             controllerPort = ports[1];
             // A failed attempt may have written to the metadata log; format from scratch.
-            deleteRecursively(dataDir);
+            TempDirs.deleteRecursively(dataDir);
             format();
             try {
                 launch(deadline);
                 LOG.info("Embedded Kafka ready at {} in {} ms (controller port {}, data in {})",
-                        bootstrapServers(), elapsedMillis(begin), controllerPort, dataDir);
+                        bootstrapServers(), Await.elapsedMillis(begin), controllerPort, dataDir);
                 return;
             } catch (RuntimeException e) {
                 if (!isBindFailure(e)) {
@@ -412,13 +407,13 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     private void awaitReady(long deadline) {
         try (Admin admin = newAdmin()) {
-            awaitCondition("broker " + NODE_ID + " to be registered and unfenced", deadline, () -> {
+            Await.until("broker " + NODE_ID + " to be registered and unfenced", deadline, () -> {
                 Collection<Node> nodes = admin.describeCluster(new DescribeClusterOptions()
                                 .timeoutMs((int) ADMIN_CALL_TIMEOUT.toMillis()))
                         .nodes().get(callTimeoutMillis(deadline), TimeUnit.MILLISECONDS);
                 return nodes.stream().anyMatch(node -> node.id() == NODE_ID);
             });
-            awaitCondition("every partition to have a leader", deadline, () -> {
+            Await.until("every partition to have a leader", deadline, () -> {
                 Set<String> topics = admin.listTopics(new ListTopicsOptions().listInternal(true)
                                 .timeoutMs((int) ADMIN_CALL_TIMEOUT.toMillis()))
                         .names().get(callTimeoutMillis(deadline), TimeUnit.MILLISECONDS);
@@ -511,50 +506,6 @@ public final class EmbeddedKafka implements AutoCloseable {
         exitGuardInstalled = true;
     }
 
-    /**
-     * Polls {@code check} until it returns true. Checked exceptions from {@code check} (an Admin
-     * call failing or timing out while the broker is still coming up) count as "not yet" and
-     * are reported as the cause on timeout; unchecked ones propagate at once.
-     */
-    private static void awaitCondition(String description, long deadline, Callable<Boolean> check) {
-        Exception lastFailure = null;
-        while (true) {
-            try {
-                if (check.call()) {
-                    return;
-                }
-                lastFailure = null;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("Interrupted while waiting for " + description, e);
-            } catch (RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                lastFailure = e;
-            }
-            long remainingNanos = deadline - System.nanoTime();
-            if (remainingNanos <= 0) {
-                throw new IllegalStateException("Timed out waiting for " + description, lastFailure);
-            }
-            try {
-                // Back-off between two checks of the condition; the deadline bounds the wait.
-                Thread.sleep(Math.max(1, TimeUnit.NANOSECONDS.toMillis(
-                        Math.min(POLL_INTERVAL.toNanos(), remainingNanos))));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("Interrupted while waiting for " + description, e);
-            }
-        }
-    }
-
-    private static long elapsedMillis(long beginNanos) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - beginNanos);
-    }
-
-    private static long deadlineIn(Duration timeout) {
-        return System.nanoTime() + timeout.toNanos();
-    }
-
     private static long remainingMillis(long deadline) {
         return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
     }
@@ -563,20 +514,4 @@ public final class EmbeddedKafka implements AutoCloseable {
         return Math.min(ADMIN_CALL_TIMEOUT.toMillis(), remainingMillis(deadline));
     }
 
-    private static void deleteRecursively(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                try {
-                    Files.delete(path);
-                } catch (NoSuchFileException alreadyGone) {
-                    // Fine: nothing to delete.
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not delete " + root, e);
-        }
-    }
 }

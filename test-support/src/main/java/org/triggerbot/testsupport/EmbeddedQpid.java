@@ -129,9 +129,9 @@ public final class EmbeddedQpid implements AmqpBroker {
         try {
             long begin = System.nanoTime();
             qpid.writeInitialConfig();
-            qpid.launch(AmqpSupport.deadlineIn(START_TIMEOUT));
+            qpid.launch(Await.deadlineIn(START_TIMEOUT));
             LOG.info("{} ready at {} in {} ms (work dir {})",
-                    qpid.name(), qpid.uri(), AmqpSupport.elapsedMillis(begin), workDir);
+                    qpid.name(), qpid.uri(), Await.elapsedMillis(begin), workDir);
             return qpid;
         } catch (RuntimeException | Error e) {
             try {
@@ -194,10 +194,10 @@ public final class EmbeddedQpid implements AmqpBroker {
         // Deleting a connection object is what Qpid's management does to close a connection:
         // the broker sends connection.close (CONNECTION_FORCED); the client answers close-ok.
         asSystem("closeClientConnections", () -> open.forEach(connection -> connection.delete()));
-        AmqpSupport.awaitCondition(open.size() + " connection(s) to " + name() + " to close",
-                AmqpSupport.deadlineIn(CLOSE_CONNECTIONS_TIMEOUT),
+        Await.until(open.size() + " connection(s) to " + name() + " to close",
+                Await.deadlineIn(CLOSE_CONNECTIONS_TIMEOUT),
                 () -> Collections.disjoint(virtualHost.getConnections(), open));
-        LOG.info("{} closed {} client connection(s) in {} ms", name(), open.size(), AmqpSupport.elapsedMillis(begin));
+        LOG.info("{} closed {} client connection(s) in {} ms", name(), open.size(), Await.elapsedMillis(begin));
     }
 
     @Override
@@ -212,9 +212,9 @@ public final class EmbeddedQpid implements AmqpBroker {
         }
         long begin = System.nanoTime();
         stop();
-        long deadline = AmqpSupport.deadlineIn(START_TIMEOUT);
+        long deadline = Await.deadlineIn(START_TIMEOUT);
         // The port is part of the contract now, so a bind failure is waited out, not dodged.
-        AmqpSupport.awaitCondition(name() + " to bind " + HOST + ":" + port + " again", deadline, () -> {
+        Await.until(name() + " to bind " + HOST + ":" + port + " again", deadline, () -> {
             try {
                 launch(deadline);
                 return true;
@@ -223,7 +223,7 @@ public final class EmbeddedQpid implements AmqpBroker {
                 return false;
             }
         });
-        LOG.info("{} restarted at {} in {} ms", name(), uri(), AmqpSupport.elapsedMillis(begin));
+        LOG.info("{} restarted at {} in {} ms", name(), uri(), Await.elapsedMillis(begin));
     }
 
     @Override
@@ -235,7 +235,7 @@ public final class EmbeddedQpid implements AmqpBroker {
         try {
             stop();
         } finally {
-            AmqpSupport.deleteRecursively(workDir);
+            TempDirs.deleteRecursively(workDir);
         }
     }
 
@@ -335,7 +335,7 @@ public final class EmbeddedQpid implements AmqpBroker {
                 throw new PortNotBoundException("AMQP port " + HOST + ":" + port + " is "
                         + (amqp == null ? "missing" : amqp.getState()) + " (see the broker's log for why)");
             }
-            AmqpSupport.awaitCondition("virtual host " + VIRTUAL_HOST + " of " + name() + " to be active", deadline,
+            Await.until("virtual host " + VIRTUAL_HOST + " of " + name() + " to be active", deadline,
                     () -> {
                         VirtualHostNode<?> node = started.getChildByName(VirtualHostNode.class, VIRTUAL_HOST);
                         VirtualHost<?> virtualHost = node == null ? null : node.getVirtualHost();
@@ -376,7 +376,7 @@ public final class EmbeddedQpid implements AmqpBroker {
         broker = null;
         long begin = System.nanoTime();
         running.shutdown();
-        LOG.info("{} at {}:{} stopped in {} ms", name(), HOST, port, AmqpSupport.elapsedMillis(begin));
+        LOG.info("{} at {}:{} stopped in {} ms", name(), HOST, port, Await.elapsedMillis(begin));
     }
 
     private VirtualHost<?> requireVirtualHost() {

@@ -118,7 +118,7 @@ public final class ExistingRabbitMq implements AmqpBroker {
             }
             throw e;
         }
-        LOG.info("{}: virtual host {} ready in {} ms", rabbit.name(), virtualHost, AmqpSupport.elapsedMillis(begin));
+        LOG.info("{}: virtual host {} ready in {} ms", rabbit.name(), virtualHost, Await.elapsedMillis(begin));
         return rabbit;
     }
 
@@ -173,10 +173,10 @@ public final class ExistingRabbitMq implements AmqpBroker {
         rabbitmqctl("close_all_connections", "-p", virtualHost, "closed by AmqpBroker.closeClientConnections");
         // The command returns once the connection processes were told to close, not once they
         // have; poll until every connection seen before is gone.
-        AmqpSupport.awaitCondition(open.size() + " connection(s) to " + name() + " vhost " + virtualHost + " to close",
-                AmqpSupport.deadlineIn(CLOSE_CONNECTIONS_TIMEOUT),
+        Await.until(open.size() + " connection(s) to " + name() + " vhost " + virtualHost + " to close",
+                Await.deadlineIn(CLOSE_CONNECTIONS_TIMEOUT),
                 () -> connectionPids().stream().noneMatch(open::contains));
-        LOG.info("{} closed {} client connection(s) in {} ms", name(), open.size(), AmqpSupport.elapsedMillis(begin));
+        LOG.info("{} closed {} client connection(s) in {} ms", name(), open.size(), Await.elapsedMillis(begin));
     }
 
     @Override

@@ -260,7 +260,7 @@ class AmqpBrokerTest {
 
     private static List<Delivery> take(BlockingQueue<Delivery> deliveries, int count) throws InterruptedException {
         List<Delivery> taken = new ArrayList<>();
-        long deadline = AmqpSupport.deadlineIn(WAIT);
+        long deadline = Await.deadlineIn(WAIT);
         while (taken.size() < count) {
             Delivery next = deliveries.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             assertNotNull(next, "only " + taken.size() + " of " + count + " messages within " + WAIT + " from "
@@ -283,7 +283,7 @@ class AmqpBrokerTest {
     }
 
     private static void awaitCondition(String description, Callable<Boolean> check) {
-        AmqpSupport.awaitCondition(description + " on " + broker.name(), AmqpSupport.deadlineIn(WAIT), check);
+        Await.until(description + " on " + broker.name(), Await.deadlineIn(WAIT), check);
     }
 
     private static String body(Delivery delivery) {

@@ -1,11 +1,10 @@
 package org.triggerbot.sink;
 
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import org.apache.kafka.common.config.ConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.triggerbot.common.ServiceArgs;
 
 /** Entry point of the trigger-sink jar: {@code sink [--config FILE]}. */
 public final class Main {
@@ -19,28 +18,18 @@ public final class Main {
   }
 
   static int run(List<String> args) {
-    Path file = null;
-    for (int i = 0; i < args.size(); i++) {
-      if (args.get(i).equals("--config") && i + 1 < args.size()) {
-        file = Path.of(args.get(++i));
-      } else if (args.get(i).equals("--help")) {
-        System.out.println("usage: triggerbot sink [--config FILE]\n"
-            + "Configuration: TRIGGERBOT_<KEY> environment variables or the properties FILE; consumer.* and producer.* "
-            + "keys go to the Kafka clients. Keys:\n" + SinkConfig.DEFINITION.toEnrichedRst());
-        return 0;
-      } else if (!args.get(i).equals("sink")) {
-        System.err.println("triggerbot sink: unknown argument '" + args.get(i) + "' (usage: --config FILE)");
-        return 2;
-      }
+    ServiceArgs.Outcome<SinkConfig> parsed = ServiceArgs.parse("sink", args, SinkConfig.DEFINITION,
+        "Runs the trigger-sink: trigger.commands to buildapi rebuilds, one result each on trigger.results. "
+            + "consumer.* and producer.* keys go to the Kafka clients.",
+        file -> {
+          SinkConfig c = SinkConfig.load(file, System.getenv());
+          c.password(); // a missing password file is reported now, naming the key
+          return c;
+        }, System.out, System.err);
+    if (!parsed.run()) {
+      return parsed.exitCode();
     }
-    SinkConfig config;
-    try {
-      config = SinkConfig.load(file, System.getenv());
-      config.password();
-    } catch (ConfigException e) {
-      System.err.println("triggerbot sink: invalid configuration: " + e.getMessage());
-      return 2;
-    }
+    SinkConfig config = parsed.config();
     TriggerSink sink = new TriggerSink(config);
     Thread worker = new Thread(sink, "trigger-sink");
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -1,11 +1,7 @@
 package org.triggerbot.sink;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -54,16 +50,16 @@ public final class SinkConfig extends AbstractConfig {
           "Basic auth password (secret). Prefer buildapi.password.file or TRIGGERBOT_BUILDAPI_PASSWORD.")
       .define(BUILDAPI_PASSWORD_FILE, Type.STRING, "", Importance.MEDIUM,
           "File whose content (trimmed) is the password; overrides buildapi.password.")
-      .define(BUILDAPI_TIMEOUT, Type.STRING, "PT30S", duration(), Importance.MEDIUM,
+      .define(BUILDAPI_TIMEOUT, Type.STRING, "PT30S", ConfigSources.duration(), Importance.MEDIUM,
           "Time limit of one buildapi request (connect and response).")
-      .define(RETRY_DELAY, Type.STRING, "PT90S", duration(), Importance.MEDIUM,
+      .define(RETRY_DELAY, Type.STRING, "PT90S", ConfigSources.duration(), Importance.MEDIUM,
           "Wait before looking again when buildapi lists no build_id or request_id for the builder yet "
               + "(new jobs appear about 30 s after they are scheduled).")
       .define(RETRY_MAX, Type.INT, 5, Range.between(0, 100), Importance.MEDIUM,
           "Lookups again after the first found no id, before GAVE_UP.")
-      .define(BACKOFF_INITIAL, Type.STRING, "PT5S", duration(), Importance.LOW,
+      .define(BACKOFF_INITIAL, Type.STRING, "PT5S", ConfigSources.duration(), Importance.LOW,
           "First wait after a 503, a 5xx, a timeout or a connection failure; doubles each time.")
-      .define(BACKOFF_MAX, Type.STRING, "PT5M", duration(), Importance.LOW, "Longest such wait.")
+      .define(BACKOFF_MAX, Type.STRING, "PT5M", ConfigSources.duration(), Importance.LOW, "Longest such wait.")
       .define(TRANSIENT_MAX, Type.INT, 20, Range.between(1, 1000), Importance.LOW,
           "Transient failures in a row before GAVE_UP (with the last error as the reason).")
       .define(MAX_POSTS_PER_HOUR, Type.INT, 2000, Range.atLeast(0), Importance.HIGH,
@@ -106,15 +102,8 @@ public final class SinkConfig extends AbstractConfig {
 
   /** The password; never log it. */
   public String password() {
-    String file = getString(BUILDAPI_PASSWORD_FILE);
-    if (file.isEmpty()) {
-      return getPassword(BUILDAPI_PASSWORD).value();
-    }
-    try {
-      return Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
-    } catch (IOException e) {
-      throw new ConfigException(BUILDAPI_PASSWORD_FILE, file, "cannot read the password file: " + e.getClass().getSimpleName());
-    }
+    return ConfigSources.secret(getPassword(BUILDAPI_PASSWORD).value(), BUILDAPI_PASSWORD_FILE,
+        getString(BUILDAPI_PASSWORD_FILE));
   }
 
   public Duration timeout() {
@@ -174,18 +163,6 @@ public final class SinkConfig extends AbstractConfig {
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.putAll(producerOverrides);
     return p;
-  }
-
-  private static ConfigDef.Validator duration() {
-    return (name, value) -> {
-      try {
-        if (value == null || Duration.parse(value.toString()).isNegative()) {
-          throw new ConfigException(name, value, "must be a non-negative ISO-8601 duration, e.g. PT90S");
-        }
-      } catch (DateTimeParseException e) {
-        throw new ConfigException(name, value, "must be an ISO-8601 duration, e.g. PT90S");
-      }
-    };
   }
 
   private static ConfigDef.Validator url() {

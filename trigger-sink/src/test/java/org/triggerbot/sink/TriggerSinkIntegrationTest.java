@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -38,6 +37,7 @@ import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerOutcome;
 import org.triggerbot.schemas.TriggerResult;
+import org.triggerbot.testsupport.Await;
 import org.triggerbot.testsupport.EmbeddedKafka;
 
 /**
@@ -163,12 +163,8 @@ class TriggerSinkIntegrationTest {
     return results.get(0);
   }
 
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + DEADLINE.toNanos();
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "timed out waiting for: " + what);
-      LockSupport.parkNanos(50_000_000L); // the poll interval of a condition with a deadline
-    }
+  private static void await(String what, BooleanSupplier condition) {
+    Await.until(what, DEADLINE, condition::getAsBoolean);
   }
 
   /** Lookups of this test's revision (the sink also looks up other tests' commands: unknown revisions here). */

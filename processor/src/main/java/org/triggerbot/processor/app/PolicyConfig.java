@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -84,7 +83,7 @@ public final class PolicyConfig extends AbstractConfig {
             "Comma-separated regexes; a builder name in which one is found is never triggered.")
         .define(BUILDERS_HIDDEN, Type.STRING, "", Importance.MEDIUM,
             "Comma-separated builder names treated as hidden (never triggered).")
-        .define(PUSH_TTL, Type.STRING, "P14D", duration(), Importance.MEDIUM,
+        .define(PUSH_TTL, Type.STRING, "P14D", ConfigSources.duration(), Importance.MEDIUM,
             "A push not seen for this long (event time) is forgotten; java.time.Duration syntax.")
         .define(PULSE_MAX_BYTES, Type.LONG, 1_048_576L, Range.atLeast(1), Importance.LOW,
             "Pulse bodies larger than this many bytes are rejected.");
@@ -214,18 +213,6 @@ public final class PolicyConfig extends AbstractConfig {
         }
       } catch (NumberFormatException e) {
         throw new ConfigException(name, value, "must be a decimal number >= 0, e.g. 0.03");
-      }
-    };
-  }
-
-  private static ConfigDef.Validator duration() {
-    return (name, value) -> {
-      try {
-        if (value == null || Duration.parse(value.toString().trim()).isNegative()) {
-          throw new ConfigException(name, value, "must be a non-negative ISO-8601 duration, e.g. P14D or PT12H");
-        }
-      } catch (DateTimeParseException e) {
-        throw new ConfigException(name, value, "must be an ISO-8601 duration as java.time.Duration.parse reads it, e.g. P14D");
       }
     };
   }

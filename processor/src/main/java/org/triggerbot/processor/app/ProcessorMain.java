@@ -1,14 +1,13 @@
 package org.triggerbot.processor.app;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.triggerbot.common.ServiceArgs;
 import org.triggerbot.processor.topology.ProcessorTopology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,27 +25,14 @@ public final class ProcessorMain {
   private ProcessorMain() {}
 
   static int run(List<String> args) {
-    Path file = null;
-    for (int i = 0; i < args.size(); i++) {
-      if (args.get(i).equals("--config") && i + 1 < args.size()) {
-        file = Path.of(args.get(++i));
-      } else if (args.get(i).equals("--help")) {
-        System.out.println("usage: triggerbot processor [--config FILE]\n"
-            + "Configuration: TRIGGERBOT_<KEY> environment variables or the properties FILE. Keys:\n"
-            + ProcessorConfig.DEFINITION.toEnrichedRst());
-        return 0;
-      } else {
-        System.err.println("triggerbot processor: unknown argument '" + args.get(i) + "' (usage: --config FILE)");
-        return 2;
-      }
+    ServiceArgs.Outcome<ProcessorConfig> parsed = ServiceArgs.parse("processor", args, ProcessorConfig.DEFINITION,
+        "Runs the processor: pulse.raw in, trigger.decisions and trigger.commands out (Kafka Streams). "
+            + "streams.* keys go to Kafka Streams.",
+        file -> ProcessorConfig.load(file, System.getenv()), System.out, System.err);
+    if (!parsed.run()) {
+      return parsed.exitCode();
     }
-    ProcessorConfig config;
-    try {
-      config = ProcessorConfig.load(file, System.getenv());
-    } catch (ConfigException e) {
-      System.err.println("triggerbot processor: invalid configuration: " + e.getMessage());
-      return 2;
-    }
+    ProcessorConfig config = parsed.config();
 
     KafkaStreams streams = new KafkaStreams(ProcessorTopology.build(config.topologySettings()),
         config.streamsProperties());
