@@ -150,6 +150,8 @@ public final class SinkConfig extends AbstractConfig {
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // Between polls the sink may wait on buildapi: a batch of lookups and POSTs, each up to buildapi.timeout.
+    p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 30 * 60 * 1000);
     p.putAll(consumerOverrides);
     return p;
   }

@@ -72,7 +72,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   private static final AvroSerde<SinkEntry> ENTRY = AvroSerde.of(SinkEntry.class);
   /** The journal's serdes; its name is {@code sink.journal.topic} (compacted, key = commandId). */
   private final Topic<String, SinkEntry> journal;
-  private static final int BATCH = 50;
+  /** Commands handled between two polls: at worst two calls each, every one waiting for its timeout. */
+  private static final int BATCH = 20;
   private static final Duration WORK_BUDGET = Duration.ofSeconds(30);
   private static final long HOUR_MS = 3_600_000L;
 
