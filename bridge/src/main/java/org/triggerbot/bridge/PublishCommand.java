@@ -104,7 +104,7 @@ public final class PublishCommand {
   }
 
   /** Publishes every line with a routing key; returns how many the broker confirmed. */
-  static long publish(BridgeConfig config, String exchange, boolean declare, BufferedReader in, PrintStream err)
+  public static long publish(BridgeConfig config, String exchange, boolean declare, BufferedReader in, PrintStream err)
       throws IOException, TimeoutException, InterruptedException {
     try (Connection connection = config.connectionFactory().newConnection("triggerbot-publish");
          Channel channel = connection.createChannel()) {

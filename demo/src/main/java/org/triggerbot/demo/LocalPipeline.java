@@ -1,0 +1,188 @@
+package org.triggerbot.demo;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.triggerbot.bridge.BridgeConfig;
+import org.triggerbot.bridge.PublishCommand;
+import org.triggerbot.bridge.PulseBridge;
+import org.triggerbot.buildapisim.BuildapiSimulator;
+import org.triggerbot.buildapisim.SimulatorOptions;
+import org.triggerbot.processor.app.ProcessorConfig;
+import org.triggerbot.processor.topology.ProcessorTopology;
+import org.triggerbot.schemas.Topic;
+import org.triggerbot.schemas.Topics;
+import org.triggerbot.sink.SinkConfig;
+import org.triggerbot.sink.TriggerSink;
+import org.triggerbot.testsupport.EmbeddedKafka;
+import org.triggerbot.testsupport.EmbeddedQpid;
+
+/**
+ * The whole triggerbot pipeline on one machine, in one JVM, with nothing installed: an embedded KRaft Kafka broker,
+ * an embedded AMQP broker (Qpid Broker-J) standing in for Pulse, the buildapi simulator, and the three real services
+ * wired to them exactly as in production (bridge → pulse.raw → processor with exactly-once → trigger.commands →
+ * trigger-sink → buildapi). Loopback and free ports only. Used by {@code triggerbot demo} and the end-to-end test.
+ */
+public final class LocalPipeline implements AutoCloseable {
+
+  /** The Pulse exchange the feed is published to, as on Pulse. */
+  public static final String EXCHANGE = "exchange/build/";
+  private static final String BUILDAPI_USER = "triggerbot";
+
+  private final EmbeddedKafka kafka;
+  private final EmbeddedQpid amqp;
+  private final BuildapiSimulator buildapi;
+  private final Path stateDir;
+  private final Path passwordFile;
+  private final BridgeConfig bridgeConfig;
+  private KafkaStreams processor;
+  private PulseBridge bridge;
+  private TriggerSink sink;
+  private Thread sinkThread;
+
+  private LocalPipeline(EmbeddedKafka kafka, EmbeddedQpid amqp, BuildapiSimulator buildapi, Path stateDir,
+                        Path passwordFile) {
+    this.kafka = kafka;
+    this.amqp = amqp;
+    this.buildapi = buildapi;
+    this.stateDir = stateDir;
+    this.passwordFile = passwordFile;
+    Map<String, String> bridgeValues = new HashMap<>();
+    bridgeValues.put(BridgeConfig.AMQP_URI, amqp.uri());
+    bridgeValues.put(BridgeConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+    bridgeValues.put(BridgeConfig.AMQP_CONNECTION_NAME, "triggerbot-demo-bridge");
+    this.bridgeConfig = BridgeConfig.of(bridgeValues);
+  }
+
+  /**
+   * Starts the brokers and the simulator (the services start with {@link #startServices}).
+   *
+   * @param buildapiPassword the simulator's Basic auth password; the sink reads it from a file, as in production
+   */
+  public static LocalPipeline startInfrastructure(String buildapiPassword) throws IOException {
+    Path stateDir = Files.createTempDirectory("triggerbot-demo-");
+    Path passwordFile = stateDir.resolve("buildapi-password");
+    Files.writeString(passwordFile, buildapiPassword);
+    EmbeddedKafka kafka = EmbeddedKafka.start();
+    for (Topic<String, ?> topic : Topics.ALL) {
+      // Recorded feeds carry old event times: without retention.ms=-1 the broker would delete them at once.
+      kafka.createTopic(topic.name(), 1, Map.of("retention.ms", "-1"));
+    }
+    EmbeddedQpid amqp = EmbeddedQpid.start();
+    amqp.declareTopicExchange(EXCHANGE);
+    BuildapiSimulator buildapi = BuildapiSimulator.start(
+        SimulatorOptions.defaults().withCredentials(BUILDAPI_USER, buildapiPassword));
+    return new LocalPipeline(kafka, amqp, buildapi, stateDir, passwordFile);
+  }
+
+  /**
+   * Starts processor, bridge and sink, each configured as its service would be.
+   *
+   * @param policy policy keys for the processor (e.g. {@code budget.floor})
+   * @param sinkRetryDelay the sink's wait before looking again for a job id (90 s in production)
+   */
+  public LocalPipeline startServices(Map<String, String> policy, Duration sinkRetryDelay) throws InterruptedException {
+    Map<String, String> p = new HashMap<>(policy);
+    p.put(ProcessorConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+    p.put(ProcessorConfig.APPLICATION_ID, "triggerbot-demo");
+    p.put(ProcessorConfig.STATE_DIR, stateDir.resolve("processor").toString());
+    p.put(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
+    ProcessorConfig processorConfig = ProcessorConfig.of(p);
+    processor = new KafkaStreams(ProcessorTopology.build(processorConfig.topologySettings()),
+        processorConfig.streamsProperties());
+    processor.start();
+
+    bridge = new PulseBridge(bridgeConfig).start();
+    if (!bridge.awaitConsuming(Duration.ofSeconds(60))) {
+      throw new IllegalStateException("the bridge did not start consuming");
+    }
+
+    Map<String, String> s = new HashMap<>();
+    s.put(SinkConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+    s.put(SinkConfig.BUILDAPI_URL, buildapi.baseUrl());
+    s.put(SinkConfig.BUILDAPI_USER, BUILDAPI_USER);
+    s.put(SinkConfig.BUILDAPI_PASSWORD_FILE, passwordFile.toString());
+    s.put(SinkConfig.RETRY_DELAY, sinkRetryDelay.toString());
+    s.put(SinkConfig.GROUP_ID, "triggerbot-demo-sink");
+    s.put(SinkConfig.TRANSACTIONAL_ID, "triggerbot-demo-sink");
+    sink = new TriggerSink(SinkConfig.of(s));
+    sinkThread = new Thread(sink, "trigger-sink");
+    sinkThread.start();
+    if (!sink.awaitReady(Duration.ofSeconds(60))) {
+      throw new IllegalStateException("the trigger-sink did not start");
+    }
+    return this;
+  }
+
+  /** Publishes Pulse bodies to the AMQP exchange (with confirms), as Pulse would; returns how many. */
+  public long publish(List<String> bodies) throws Exception {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    return PublishCommand.publish(bridgeConfig, EXCHANGE, false,
+        new BufferedReader(new StringReader(String.join("\n", bodies))), quiet);
+  }
+
+  /** Everything committed on {@code topic} so far (read_committed), in order. */
+  public <V> List<V> read(Topic<String, V> topic) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    List<V> out = new ArrayList<>();
+    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(p, topic.keySerde().deserializer(),
+        topic.valueSerde().deserializer())) {
+      TopicPartition tp = new TopicPartition(topic.name(), 0);
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      long end = consumer.endOffsets(List.of(tp)).get(tp);
+      while (consumer.position(tp) < end) {
+        consumer.poll(Duration.ofMillis(100)).forEach(r -> out.add(r.value()));
+      }
+    }
+    return out;
+  }
+
+  public EmbeddedKafka kafka() {
+    return kafka;
+  }
+
+  public BuildapiSimulator buildapi() {
+    return buildapi;
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (bridge != null) {
+      bridge.close();
+    }
+    if (sink != null) {
+      sink.close();
+      sink.awaitStopped();
+    }
+    if (processor != null) {
+      processor.close(CloseOptions.timeout(Duration.ofSeconds(30))
+          .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+    }
+    buildapi.close();
+    amqp.close();
+    kafka.close();
+    try (var paths = Files.walk(stateDir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    }
+  }
+}
