@@ -20,6 +20,7 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.types.Password;
+import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.ConfigSources;
 
 /**
@@ -30,6 +31,9 @@ import org.triggerbot.common.ConfigSources;
  * <p>Secrets: the AMQP password comes from {@code amqp.password}, {@code amqp.password.file} or the
  * {@code amqp.uri}; it is held as a {@link Password} (which prints as {@code [hidden]}) and never logged: logs
  * and errors name the broker by {@link #describeBroker()} only.
+ *
+ * <p>{@code admin.port} (default {@value #DEFAULT_ADMIN_PORT}) and {@code admin.bind} place the admin HTTP server
+ * (health and metrics, see {@link AdminServer}).
  */
 public final class BridgeConfig extends AbstractConfig {
 
@@ -51,8 +55,10 @@ public final class BridgeConfig extends AbstractConfig {
   public static final String PULSE_HARD_MAX_BYTES = "pulse.hard.max.bytes";
   public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
   public static final String PRODUCER_PREFIX = "producer.";
+  /** The bridge's admin port; the processor's is 9401 and the sink's 9403, so all three fit on one host. */
+  public static final int DEFAULT_ADMIN_PORT = 9402;
 
-  public static final ConfigDef DEFINITION = new ConfigDef()
+  public static final ConfigDef DEFINITION = AdminServer.define(new ConfigDef(), DEFAULT_ADMIN_PORT)
       .define(AMQP_URI, Type.PASSWORD, "", Importance.HIGH,
           "The whole AMQP address, amqp[s]://user:password@host:port/vhost (vhost percent-encoded). When set, it "
               + "replaces amqp.host, amqp.port, amqp.vhost, amqp.user, amqp.password and amqp.tls. Secret.")

@@ -1,5 +1,6 @@
 package org.triggerbot.bridge;
 
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
 import org.slf4j.Logger;
@@ -35,7 +36,8 @@ public final class Main {
 
   private static int bridge(List<String> args) {
     ServiceArgs.Outcome<BridgeConfig> parsed = ServiceArgs.parse("bridge", args, BridgeConfig.DEFINITION,
-        "Runs the bridge: Pulse (AMQP) deliveries into pulse.raw. producer.* keys go to the Kafka producer.",
+        "Runs the bridge: Pulse (AMQP) deliveries into pulse.raw. producer.* keys go to the Kafka producer. "
+            + "Health and metrics are served on admin.port.",
         file -> {
           BridgeConfig c = BridgeConfig.load(file, System.getenv());
           c.connectionFactory(); // validates the AMQP address and secrets now, naming the key
@@ -44,12 +46,16 @@ public final class Main {
     if (!parsed.run()) {
       return parsed.exitCode();
     }
-    BridgeConfig config = parsed.config();
-    PulseBridge bridge = new PulseBridge(config);
-    Runtime.getRuntime().addShutdownHook(new Thread(bridge::close, "bridge-shutdown"));
-    bridge.start();
+    BridgeService service;
     try {
-      Exception failure = bridge.awaitStopped();
+      service = BridgeService.start(parsed.config());
+    } catch (UncheckedIOException e) {
+      LOG.error("cannot start the bridge: {}", e.getMessage());
+      return 1;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(service::close, "bridge-shutdown"));
+    try {
+      Exception failure = service.awaitStopped();
       if (failure != null) {
         LOG.error("bridge failed: {}", failure.getMessage());
         return 1;

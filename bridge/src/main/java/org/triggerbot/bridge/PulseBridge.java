@@ -6,11 +6,16 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -24,6 +29,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.RejectedMessage;
@@ -50,6 +56,11 @@ import org.triggerbot.schemas.Topics;
  * <p>Each record: key = routing key; value = {@code PulseMessage} with the body byte for byte; timestamp =
  * {@code _meta.sent} of the body, else the AMQP timestamp, else the receive time. Bodies above
  * {@code pulse.hard.max.bytes} go to {@code pulse.rejected} instead (reason {@code OVERSIZED}, first 64 KiB kept).
+ *
+ * <p>Metrics, in the {@link MeterRegistry} given (one bridge per registry): counters
+ * {@code triggerbot.bridge.delivered}, {@code .written}, {@code .acked}, {@code .requeued} and {@code .rejected}
+ * (in Prometheus {@code triggerbot_bridge_delivered_total}, ...), and the Kafka producer's own metrics
+ * ({@code kafka_producer_*}, through Micrometer's {@link KafkaClientMetrics}).
  */
 public final class PulseBridge implements AutoCloseable {
 
@@ -71,6 +82,7 @@ public final class PulseBridge implements AutoCloseable {
   private final BridgeConfig config;
   private final Producer<String, byte[]> producer;
   private final WriteListener listener;
+  private final KafkaClientMetrics producerMetrics;
   private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
   private final CountDownLatch stopRequested = new CountDownLatch(1);
   private final CountDownLatch stopped = new CountDownLatch(1);
@@ -87,15 +99,39 @@ public final class PulseBridge implements AutoCloseable {
   final AtomicLong requeued = new AtomicLong();
   final AtomicLong rejected = new AtomicLong();
 
+  /** A bridge whose meters go nowhere in particular (a private {@link SimpleMeterRegistry}). */
   public PulseBridge(BridgeConfig config) {
     this(config, (tag, key) -> { });
   }
 
+  /** A bridge with its meters (see the class comment) in {@code registry}. */
+  public PulseBridge(BridgeConfig config, MeterRegistry registry) {
+    this(config, (tag, key) -> { }, registry);
+  }
+
   PulseBridge(BridgeConfig config, WriteListener listener) {
+    this(config, listener, new SimpleMeterRegistry());
+  }
+
+  PulseBridge(BridgeConfig config, WriteListener listener, MeterRegistry registry) {
     this.config = config;
     this.listener = listener;
     this.producer = new KafkaProducer<>(config.producerProperties(), new StringSerializer(), new ByteArraySerializer());
     this.thread = new Thread(this::run, "pulse-bridge");
+    counter(registry, "delivered", delivered, "AMQP deliveries received");
+    counter(registry, "written", written,
+        "deliveries Kafka acknowledged (to pulse.raw, or pulse.rejected when oversized)");
+    counter(registry, "acked", acked, "deliveries acknowledged to the AMQP broker after their Kafka write");
+    counter(registry, "requeued", requeued, "deliveries rejected with requeue after a failed Kafka write");
+    counter(registry, "rejected", rejected,
+        "deliveries over pulse.hard.max.bytes, sent to pulse.rejected instead of pulse.raw");
+    this.producerMetrics = new KafkaClientMetrics(producer);
+    producerMetrics.bindTo(registry);
+  }
+
+  private static void counter(MeterRegistry registry, String name, AtomicLong value, String description) {
+    FunctionCounter.builder("triggerbot.bridge." + name, value, AtomicLong::doubleValue)
+        .description(description).register(registry);
   }
 
   /** Starts the bridge thread; returns at once (the first connection is retried in the background). */
@@ -107,6 +143,29 @@ public final class PulseBridge implements AutoCloseable {
   /** Waits until the bridge consumes from its queue; false on timeout or if it failed first. */
   public boolean awaitConsuming(Duration timeout) throws InterruptedException {
     return consuming.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && failure == null;
+  }
+
+  /**
+   * Whether the bridge does its work now, for the admin server's readiness: ready while it consumes its queue on
+   * an open connection; not ready while it connects (or the client recovers a lost connection), and once it
+   * stops or fails. A failure is named by its class only (messages may quote addresses).
+   */
+  public AdminServer.Health readiness() {
+    Map<String, Object> details = Map.of("queue", config.queueName());
+    if (failure != null) {
+      return AdminServer.Health.down("failed: " + failure.getClass().getSimpleName(), details);
+    }
+    if (stopped.getCount() == 0 || stopRequested.getCount() == 0) {
+      return AdminServer.Health.down("stopping or stopped", details);
+    }
+    if (consuming.getCount() > 0) {
+      return AdminServer.Health.down("connecting to the AMQP broker", details);
+    }
+    Connection c = connection;
+    if (c == null || !c.isOpen()) {
+      return AdminServer.Health.down("AMQP connection lost; the client is recovering it", details);
+    }
+    return AdminServer.Health.up(details);
   }
 
   /** Waits until the bridge thread ended; returns the error that ended it, or null after a clean close. */
@@ -170,6 +229,7 @@ public final class PulseBridge implements AutoCloseable {
     } finally {
       closeConnection();
       producer.close(aborted ? Duration.ZERO : Duration.ofSeconds(10));
+      producerMetrics.close();
       consuming.countDown();
       stopped.countDown();
     }

@@ -2,6 +2,10 @@ package org.triggerbot.sink;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -11,6 +15,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -19,6 +24,14 @@ import java.util.regex.Pattern;
  * with status 0, so callers decide on one value. Branches and revisions are percent-encoded path segments; the
  * revision is validated before any call; credentials go only into the Authorization header, never into a URL,
  * a log line or an error.
+ *
+ * <p>Metrics, in the {@link MeterRegistry} given: the timer {@code triggerbot.sink.buildapi.requests} (Prometheus
+ * {@code triggerbot_sink_buildapi_requests_seconds_*}) of every request sent, tagged {@code endpoint}
+ * ({@code lookup}, {@code build}, {@code request}) and {@code status} (the HTTP status, or {@code none} when no
+ * answer came); and the counter {@code triggerbot.sink.buildapi.errors} of every call that did not get a 2xx,
+ * tagged {@code endpoint} and {@code kind}: {@code transport} (timeout, refused or dropped connection),
+ * {@code server} (5xx, 429), {@code client} (other statuses, e.g. 401, or 404 for a revision with no job yet) or
+ * {@code invalid} (refused before sending).
  */
 public final class BuildapiClient {
 
@@ -55,8 +68,16 @@ public final class BuildapiClient {
   private final String authorization;
   private final Duration timeout;
   private final HttpClient http;
+  private final MeterRegistry registry;
 
+  /** A client whose meters go nowhere in particular (a private {@link SimpleMeterRegistry}). */
   public BuildapiClient(String baseUrl, String user, String password, Duration timeout) {
+    this(baseUrl, user, password, timeout, new SimpleMeterRegistry());
+  }
+
+  /** A client with its meters (see the class comment) in {@code registry}. */
+  public BuildapiClient(String baseUrl, String user, String password, Duration timeout, MeterRegistry registry) {
+    this.registry = registry;
     this.base = baseUrl;
     this.authorization = user.isEmpty() ? null
         : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
@@ -67,23 +88,24 @@ public final class BuildapiClient {
   /** {@code GET {base}/{branch}/rev/{revision}?format=json}. */
   public Reply lookup(String branch, String revision) {
     if (!REVISION.matcher(revision).matches()) {
+      error("lookup", "invalid");
       return new Reply(INVALID, null, "revision '" + revision + "' is not 12 to 40 lowercase hex characters; not sent");
     }
-    return send(request(segment(branch) + "/rev/" + revision + "?format=json").GET().build());
+    return send("lookup", request(segment(branch) + "/rev/" + revision + "?format=json").GET().build());
   }
 
   /** {@code POST {base}/{branch}/build} with {@code build_id} and {@code count}. */
   public Reply rebuildBuild(String branch, long buildId, int count) {
-    return post(segment(branch) + "/build", "build_id=" + buildId + "&count=" + count);
+    return post("build", segment(branch) + "/build", "build_id=" + buildId + "&count=" + count);
   }
 
   /** {@code POST {base}/{branch}/request} with {@code request_id} and {@code count}. */
   public Reply rebuildRequest(String branch, long requestId, int count) {
-    return post(segment(branch) + "/request", "request_id=" + requestId + "&count=" + count);
+    return post("request", segment(branch) + "/request", "request_id=" + requestId + "&count=" + count);
   }
 
-  private Reply post(String path, String form) {
-    return send(request(path).header("Content-Type", "application/x-www-form-urlencoded")
+  private Reply post(String endpoint, String path, String form) {
+    return send(endpoint, request(path).header("Content-Type", "application/x-www-form-urlencoded")
         .POST(HttpRequest.BodyPublishers.ofString(form, StandardCharsets.UTF_8)).build());
   }
 
@@ -94,6 +116,31 @@ public final class BuildapiClient {
       b.header("Authorization", authorization);
     }
     return b;
+  }
+
+  /** Sends and measures: the time to the whole answer (or to the failure), by endpoint and status. */
+  private Reply send(String endpoint, HttpRequest request) {
+    long start = System.nanoTime();
+    Reply reply = send(request);
+    Timer.builder("triggerbot.sink.buildapi.requests")
+        .description("buildapi requests sent, by endpoint and HTTP status (none: no answer)")
+        .tag("endpoint", endpoint)
+        .tag("status", reply.status() > 0 ? Integer.toString(reply.status()) : "none")
+        .register(registry)
+        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    if (!reply.ok()) {
+      error(endpoint, reply.status() <= 0 ? "transport" : reply.transientFailure() ? "server" : "client");
+    }
+    return reply;
+  }
+
+  private void error(String endpoint, String kind) {
+    Counter.builder("triggerbot.sink.buildapi.errors")
+        .description("buildapi calls without a 2xx answer, by endpoint and kind (transport, server, client, invalid)")
+        .tag("endpoint", endpoint)
+        .tag("kind", kind)
+        .register(registry)
+        .increment();
   }
 
   private Reply send(HttpRequest request) {

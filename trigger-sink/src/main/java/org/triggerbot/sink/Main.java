@@ -1,5 +1,6 @@
 package org.triggerbot.sink;
 
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
 import org.slf4j.Logger;
@@ -20,7 +21,7 @@ public final class Main {
   static int run(List<String> args) {
     ServiceArgs.Outcome<SinkConfig> parsed = ServiceArgs.parse("sink", args, SinkConfig.DEFINITION,
         "Runs the trigger-sink: trigger.commands to buildapi rebuilds, one result each on trigger.results. "
-            + "consumer.* and producer.* keys go to the Kafka clients.",
+            + "consumer.* and producer.* keys go to the Kafka clients. Health and metrics are served on admin.port.",
         file -> {
           SinkConfig c = SinkConfig.load(file, System.getenv());
           c.password(); // a missing password file is reported now, naming the key
@@ -29,28 +30,20 @@ public final class Main {
     if (!parsed.run()) {
       return parsed.exitCode();
     }
-    SinkConfig config = parsed.config();
-    TriggerSink sink = new TriggerSink(config);
-    Thread worker = new Thread(sink, "trigger-sink");
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      sink.close();
-      try {
-        sink.awaitStopped();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "sink-shutdown"));
-    java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
-    worker.setUncaughtExceptionHandler((t, e) -> {
-      failure.set(e);
-      LOG.error("trigger-sink failed: {}", e.toString(), e);
-    });
-    worker.start();
+    SinkService service;
     try {
-      worker.join();
+      service = SinkService.start(parsed.config());
+    } catch (UncheckedIOException e) {
+      LOG.error("cannot start the trigger-sink: {}", e.getMessage());
+      return 1;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(service::close, "sink-shutdown"));
+    Throwable failure = null;
+    try {
+      failure = service.awaitStopped();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    return failure.get() == null ? 0 : 1;
+    return failure == null ? 0 : 1;
   }
 }

@@ -12,12 +12,15 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
+import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.ConfigSources;
 
 /**
  * The trigger-sink's configuration (SPEC section 6). Loaded by {@link ConfigSources}; {@code consumer.*} and
  * {@code producer.*} keys pass to the Kafka clients. The buildapi password comes from {@code buildapi.password}
  * (a {@code Password}, printed as {@code [hidden]}) or {@code buildapi.password.file}, and is never logged.
+ * {@code admin.port} (default {@value #DEFAULT_ADMIN_PORT}) and {@code admin.bind} place the admin HTTP server
+ * (health and metrics, see {@link AdminServer}).
  */
 public final class SinkConfig extends AbstractConfig {
 
@@ -39,8 +42,10 @@ public final class SinkConfig extends AbstractConfig {
   public static final String TRANSACTIONAL_ID = "transactional.id";
   public static final String CONSUMER_PREFIX = "consumer.";
   public static final String PRODUCER_PREFIX = "producer.";
+  /** The sink's admin port; the processor's is 9401 and the bridge's 9402, so all three fit on one host. */
+  public static final int DEFAULT_ADMIN_PORT = 9403;
 
-  public static final ConfigDef DEFINITION = new ConfigDef()
+  public static final ConfigDef DEFINITION = AdminServer.define(new ConfigDef(), DEFAULT_ADMIN_PORT)
       .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
           Importance.HIGH, "Kafka bootstrap servers.")
       .define(BUILDAPI_URL, Type.STRING, "http://localhost:8010/self-serve", url(), Importance.HIGH,

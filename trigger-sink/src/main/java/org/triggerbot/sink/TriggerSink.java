@@ -1,10 +1,16 @@
 package org.triggerbot.sink;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -35,6 +41,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.triggerbot.common.AdminServer;
 import org.triggerbot.schemas.AvroSerde;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
@@ -65,6 +72,13 @@ import org.triggerbot.sink.state.SinkEntry;
  *
  * <p>One sink runs per {@code transactional.id}; the global POST cap ({@code sink.max.posts.per.hour}) is
  * therefore exact. All work happens on the thread that calls {@link #run()}.
+ *
+ * <p>Metrics, in the {@link MeterRegistry} given: {@code triggerbot.sink.results} (Prometheus
+ * {@code triggerbot_sink_results_total}), results committed to {@code trigger.results}, tagged {@code outcome}
+ * (every outcome from the start, at 0); the gauge {@code triggerbot.sink.pending} ({@link #pending()}); the
+ * buildapi client's meters (see {@link BuildapiClient}); and the Kafka consumer's and producer's own metrics
+ * ({@code kafka_consumer_*}, consumer lag included, and {@code kafka_producer_*}, through Micrometer's
+ * {@link KafkaClientMetrics}).
  */
 public final class TriggerSink implements Runnable, AutoCloseable {
 
@@ -92,21 +106,62 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final CountDownLatch ready = new CountDownLatch(1);
   private volatile boolean running = true;
+  /** From the end of the start-up (journal restored, subscribed) until {@link #run()} ends. */
+  private volatile boolean serving;
+  private final MeterRegistry registry;
+  private final Map<TriggerOutcome, Counter> results = new EnumMap<>(TriggerOutcome.class);
+  /** Outcomes of results sent in the open transaction; counted once it commits. Worker thread only. */
+  private final List<TriggerOutcome> uncommitted = new ArrayList<>();
 
+  /** A sink whose meters go nowhere in particular (a private {@link SimpleMeterRegistry}). */
   public TriggerSink(SinkConfig config) {
     this(config, id -> { });
   }
 
+  /** A sink with its meters (see the class comment) in {@code registry}; one sink per registry. */
+  public TriggerSink(SinkConfig config, MeterRegistry registry) {
+    this(config, id -> { }, registry);
+  }
+
   TriggerSink(SinkConfig config, Hooks hooks) {
+    this(config, hooks, new SimpleMeterRegistry());
+  }
+
+  TriggerSink(SinkConfig config, Hooks hooks, MeterRegistry registry) {
     this.config = config;
     this.hooks = hooks;
-    this.buildapi = new BuildapiClient(config.buildapiUrl(), config.user(), config.password(), config.timeout());
+    this.registry = registry;
+    this.buildapi = new BuildapiClient(config.buildapiUrl(), config.user(), config.password(), config.timeout(),
+        registry);
     this.journal = new Topic<>(config.journalTopic(), Serdes.String(), ENTRY);
+    for (TriggerOutcome outcome : TriggerOutcome.values()) {
+      results.put(outcome, Counter.builder("triggerbot.sink.results")
+          .description("results committed to trigger.results, by outcome")
+          .tag("outcome", outcome.name())
+          .register(registry));
+    }
+    Gauge.builder("triggerbot.sink.pending", this, TriggerSink::pending)
+        .description("commands not yet done: pending lookups, retries, in-doubt POSTs")
+        .register(registry);
   }
 
   /** Waits until the journal is restored and commands are consumed. */
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Whether the sink does its work now, for the admin server's readiness: ready from when the journal is restored
+   * and commands are consumed until {@link #run()} ends.
+   */
+  public AdminServer.Health readiness() {
+    if (serving && running) {
+      return AdminServer.Health.up(Map.of("pending", pending()));
+    }
+    if (stopped.getCount() == 0 || !running) {
+      return AdminServer.Health.down("stopping or stopped");
+    }
+    return AdminServer.Health.down("starting: fencing the previous sink and restoring the journal");
   }
 
   /** Commands not yet DONE (pending lookups, retries, in-doubt POSTs). */
@@ -119,13 +174,19 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config.producerProperties(),
              new StringSerializer(), new ByteArraySerializer());
          KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config.consumerProperties(),
-             new StringDeserializer(), new ByteArrayDeserializer())) {
+             new StringDeserializer(), new ByteArrayDeserializer());
+         // Closed before the clients (resources close in reverse order): their meters leave with them.
+         KafkaClientMetrics producerMetrics = new KafkaClientMetrics(producer);
+         KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(consumer)) {
+      producerMetrics.bindTo(registry);
+      consumerMetrics.bindTo(registry);
       ensureJournal();
       producer.initTransactions(); // fences a predecessor and aborts its open transaction
       restore();
       consumer.subscribe(List.of(Topics.TRIGGER_COMMANDS.name()));
       LOG.info("trigger-sink ready: {} commands pending from the journal, buildapi {}{}", active.size(),
           config.buildapiUrl(), config.dryRun() ? " (dry run)" : "");
+      serving = true;
       ready.countDown();
       while (running) {
         ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(pollMillis()));
@@ -135,6 +196,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
         runDue(producer);
       }
     } finally {
+      serving = false;
       ready.countDown();
       stopped.countDown();
     }
@@ -168,6 +230,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
         LOG.error("unreadable command at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
         producer.send(result(r.key() == null ? "" : r.key(), "unreadable-" + r.partition() + "-" + r.offset(),
             TriggerOutcome.REJECTED, null, null, 0, "unreadable command: " + e.getMessage()));
+        uncommitted.add(TriggerOutcome.REJECTED);
         continue;
       }
       String id = command.getCommandId();
@@ -190,6 +253,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     }
     producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
     producer.commitTransaction();
+    countCommittedResults();
     synchronized (this) {
       accepted.forEach(e -> active.put(e.getCommandId(), e));
     }
@@ -245,6 +309,13 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     producer.beginTransaction();
     writes.forEach(producer::send);
     producer.commitTransaction();
+    countCommittedResults();
+  }
+
+  /** Results count once their transaction committed: a result that a crash aborted is not one. */
+  private void countCommittedResults() {
+    uncommitted.forEach(outcome -> results.get(outcome).increment());
+    uncommitted.clear();
   }
 
   /** A PENDING command: look it up, and either finish it, schedule it again, or return the POST to make. */
@@ -383,6 +454,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     entry.setLastError(error);
     writes.add(journal(entry));
     writes.add(result(entry.getCommandKey(), entry.getCommandId(), outcome, status, jobRequestId, entry.getAttempts(), error));
+    uncommitted.add(outcome);
     LOG.info("command {} ({} x{} on {}/{}): {}{}", entry.getCommandId(), entry.getBuilder(), entry.getCount(),
         entry.getBranch(), entry.getRevision(), outcome, error == null ? "" : " - " + error);
     synchronized (this) {

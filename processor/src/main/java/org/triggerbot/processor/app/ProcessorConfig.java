@@ -9,6 +9,7 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.streams.StreamsConfig;
+import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.ConfigSources;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.topology.RejectOnProcessingError;
@@ -20,6 +21,8 @@ import org.triggerbot.processor.topology.TopologySettings;
  * variables {@code TRIGGERBOT_<KEY>} (key upper-cased, dots as underscores, e.g.
  * {@code TRIGGERBOT_BOOTSTRAP_SERVERS}); the environment wins. Keys starting with {@code streams.} are passed to
  * Kafka Streams without the prefix (e.g. {@code streams.commit.interval.ms}). Any other unknown key is an error.
+ * {@code admin.port} (default {@value #DEFAULT_ADMIN_PORT}) and {@code admin.bind} place the admin HTTP server
+ * (health and metrics, see {@link AdminServer}).
  */
 public final class ProcessorConfig extends AbstractConfig {
 
@@ -31,8 +34,11 @@ public final class ProcessorConfig extends AbstractConfig {
   public static final String REPLICATION_FACTOR = "replication.factor";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   public static final String STREAMS_PREFIX = "streams.";
+  /** The processor's admin port; the bridge's is 9402 and the sink's 9403, so all three fit on one host. */
+  public static final int DEFAULT_ADMIN_PORT = 9401;
 
-  public static final ConfigDef DEFINITION = PolicyConfig.define(new ConfigDef())
+  public static final ConfigDef DEFINITION =
+      AdminServer.define(PolicyConfig.define(new ConfigDef()), DEFAULT_ADMIN_PORT)
       .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
           Importance.HIGH, "Kafka bootstrap servers, host:port[,host:port].")
       .define(APPLICATION_ID, Type.STRING, "triggerbot-processor", new ConfigDef.NonEmptyString(), Importance.HIGH,

@@ -4,10 +4,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.metrics.Sensor;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
@@ -27,6 +31,7 @@ import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
 import org.triggerbot.processor.state.PushState;
 import org.triggerbot.schemas.AvroSerde;
+import org.triggerbot.schemas.DecisionReason;
 import org.triggerbot.schemas.JobEvent;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerDecision;
@@ -40,6 +45,14 @@ import org.triggerbot.schemas.TriggerDecision;
  * stream-time punctuator deletes pushes whose TTL passed more than {@link #SWEEP_GRACE} ago, and global-window
  * entries older than an hour plus that grace, so the stores do not grow forever. The grace keeps state for
  * messages that arrive out of order by up to a day; the TTL rule itself is applied exactly, per message.
+ *
+ * <p>Metrics: one Kafka Streams rate/total sensor per {@link DecisionReason}, operation
+ * {@code decision-<reason in kebab case>}: metrics {@code decision-trigger-failure-total} and
+ * {@code decision-trigger-failure-rate} in the group {@code stream-triggerbot-metrics}, tagged with the thread and
+ * the task (exported as {@code kafka_stream_triggerbot_decision_trigger_failure_total}). They live in the Kafka
+ * Streams application's own metrics (whatever exports those exports them), so the topology stays a pure function
+ * of its settings. Every reason's sensor is created when the task starts, so a reason that never happened reads 0
+ * rather than missing.
  */
 final class DecideProcessor implements Processor<String, PushEvent, String, SpecificRecord> {
 
@@ -53,6 +66,7 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
   private KeyValueStore<String, BuilderState> builders;
   private KeyValueStore<String, Long> seen;
   private StoreGlobalWindow window;
+  private final Map<DecisionReason, Sensor> decisionSensors = new EnumMap<>(DecisionReason.class);
 
   DecideProcessor(Policy policy, boolean wallClock) {
     this.policy = policy;
@@ -89,6 +103,13 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
     this.builders = context.getStateStore(StoreNames.BUILDERS);
     this.seen = context.getStateStore(StoreNames.SEEN_EVENTS);
     this.window = new StoreGlobalWindow(context.getStateStore(StoreNames.GLOBAL_TRIGGERS));
+    String task = context.taskId().toString();
+    for (DecisionReason reason : DecisionReason.values()) {
+      // One operation name per reason: Kafka Streams names a sensor by scope, entity and operation only, so
+      // sensors that differed by a tag alone would be one sensor counting every reason.
+      decisionSensors.put(reason, context.metrics().addRateTotalSensor("triggerbot", task, sensorName(reason),
+          Sensor.RecordingLevel.INFO));
+    }
     context.schedule(SWEEP_INTERVAL, PunctuationType.STREAM_TIME, this::sweep);
   }
 
@@ -122,6 +143,7 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
     if (d == null) {
       return;
     }
+    decisionSensors.get(d.reason()).record();
     TriggerDecision decision = TriggerDecision.newBuilder()
         .setDecisionId(decisionId)
         .setBranch(event.getBranch())
@@ -153,6 +175,11 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
           .build();
       context.forward(new Record<String, SpecificRecord>(builderKey, command, t));
     }
+  }
+
+  /** The operation name of a reason's sensor: {@code decision-} and the reason in kebab case. */
+  static String sensorName(DecisionReason reason) {
+    return "decision-" + reason.name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
   /**
