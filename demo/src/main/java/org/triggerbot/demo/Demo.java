@@ -49,6 +49,12 @@ public final class Demo {
   private Demo() {}
 
   public static void main(String[] args) throws Exception {
+    // The transcript on standard output is the demo; the embedded brokers' and services' INFO logs (hundreds of
+    // lines) would bury it. Warnings and errors still show. Set before the first logger exists.
+    if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+      System.setProperty("org.slf4j.simpleLogger.log.org.triggerbot", "warn");
+    }
     System.exit(run(List.of(args), System.out, System.err));
   }
 

@@ -157,6 +157,7 @@ public final class SinkConfig extends AbstractConfig {
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     // Between polls the sink may wait on buildapi: a batch of lookups and POSTs, each up to buildapi.timeout.
     p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 30 * 60 * 1000);
+    p.put(ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, 35 * 60 * 1000); // Kafka warns when below the poll interval
     p.putAll(consumerOverrides);
     return p;
   }
