@@ -5,12 +5,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.triggerbot.common.AdminServer;
+import org.triggerbot.common.ServiceArgs;
 
 /**
  * The bridge service while it runs: the {@link PulseBridge} with its meters in a Prometheus registry, and the
  * admin server ({@code admin.port}) that serves them with the bridge's readiness ({@link PulseBridge#readiness()}).
  */
-final class BridgeService implements AutoCloseable {
+final class BridgeService implements ServiceArgs.Running {
 
   private static final Logger LOG = LoggerFactory.getLogger(BridgeService.class);
 
@@ -67,9 +68,15 @@ final class BridgeService implements AutoCloseable {
     return bridge;
   }
 
-  /** Waits until the bridge stopped; returns the error that stopped it, or null after a clean close. */
-  Exception awaitStopped() throws InterruptedException {
-    return bridge.awaitStopped();
+  /** Waits until the bridge stopped; 1 (with the error logged) when an error stopped it, 0 after a clean close. */
+  @Override
+  public int awaitExit() throws InterruptedException {
+    Exception failure = bridge.awaitStopped();
+    if (failure != null) {
+      LOG.error("bridge failed: {}", failure.getMessage());
+      return 1;
+    }
+    return 0;
   }
 
   /** Clean shutdown of the bridge (see {@link PulseBridge#close()}), then of the admin port. */

@@ -1,16 +1,12 @@
 package org.triggerbot.bridge;
 
-import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.triggerbot.common.ServiceArgs;
 
 /** Entry point of the bridge jar: {@code bridge} runs the service, {@code publish} publishes a file to AMQP. */
 public final class Main {
 
-  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
   private Main() {}
 
@@ -46,24 +42,6 @@ public final class Main {
     if (!parsed.run()) {
       return parsed.exitCode();
     }
-    BridgeService service;
-    try {
-      service = BridgeService.start(parsed.config());
-    } catch (UncheckedIOException e) {
-      LOG.error("cannot start the bridge: {}", e.getMessage());
-      return 1;
-    }
-    Runtime.getRuntime().addShutdownHook(new Thread(service::close, "bridge-shutdown"));
-    try {
-      Exception failure = service.awaitStopped();
-      if (failure != null) {
-        LOG.error("bridge failed: {}", failure.getMessage());
-        return 1;
-      }
-      return 0;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 1;
-    }
+    return ServiceArgs.run("bridge", () -> BridgeService.start(parsed.config()), System.err);
   }
 }

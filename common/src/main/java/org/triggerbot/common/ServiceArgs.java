@@ -22,7 +22,41 @@ public final class ServiceArgs {
     }
   }
 
+  /** A started service, as {@link #run} drives it. */
+  public interface Running extends AutoCloseable {
+    /** Waits until the service stopped by itself or was closed; returns the process's exit code (0 or 1). */
+    int awaitExit() throws InterruptedException;
+
+    /** Clean shutdown; idempotent. */
+    @Override
+    void close();
+  }
+
   private ServiceArgs() {}
+
+  /**
+   * Starts a service, closes it on SIGTERM (shutdown hook), waits until it stops and returns its exit code: 1 when
+   * it cannot start (e.g. its admin port is taken) or stopped on an error, else 0.
+   */
+  public static int run(String service, java.util.function.Supplier<Running> start, PrintStream err) {
+    Running running;
+    try {
+      running = start.get();
+    } catch (java.io.UncheckedIOException e) {
+      err.println("triggerbot " + service + ": cannot start: " + e.getMessage());
+      return 1;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(running::close, service + "-shutdown"));
+    int code;
+    try {
+      code = running.awaitExit();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      code = 1;
+    }
+    running.close();
+    return code;
+  }
 
   /**
    * @param service the command name, for messages

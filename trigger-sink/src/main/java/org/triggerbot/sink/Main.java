@@ -1,16 +1,12 @@
 package org.triggerbot.sink;
 
-import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.triggerbot.common.ServiceArgs;
 
 /** Entry point of the trigger-sink jar: {@code sink [--config FILE]}. */
 public final class Main {
 
-  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
   private Main() {}
 
@@ -30,20 +26,6 @@ public final class Main {
     if (!parsed.run()) {
       return parsed.exitCode();
     }
-    SinkService service;
-    try {
-      service = SinkService.start(parsed.config());
-    } catch (UncheckedIOException e) {
-      LOG.error("cannot start the trigger-sink: {}", e.getMessage());
-      return 1;
-    }
-    Runtime.getRuntime().addShutdownHook(new Thread(service::close, "sink-shutdown"));
-    Throwable failure = null;
-    try {
-      failure = service.awaitStopped();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return failure == null ? 0 : 1;
+    return ServiceArgs.run("sink", () -> SinkService.start(parsed.config()), System.err);
   }
 }

@@ -5,13 +5,14 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.triggerbot.common.AdminServer;
+import org.triggerbot.common.ServiceArgs;
 
 /**
  * The trigger-sink service while it runs: the {@link TriggerSink} on its worker thread with its meters in a
  * Prometheus registry, and the admin server ({@code admin.port}) that serves them. Ready while the sink is
  * ({@link TriggerSink#readiness()}: journal restored, commands consumed) and its worker thread is alive.
  */
-final class SinkService implements AutoCloseable {
+final class SinkService implements ServiceArgs.Running {
 
   private static final Logger LOG = LoggerFactory.getLogger(SinkService.class);
 
@@ -90,10 +91,11 @@ final class SinkService implements AutoCloseable {
     return sink;
   }
 
-  /** Waits until the worker thread ended; returns what ended it, or null after a clean stop. */
-  Throwable awaitStopped() throws InterruptedException {
+  /** Waits until the worker thread ended; 1 when an error ended it (logged by the worker), 0 after a clean stop. */
+  @Override
+  public int awaitExit() throws InterruptedException {
     worker.join();
-    return failure.get();
+    return failure.get() == null ? 0 : 1;
   }
 
   /** Stops the sink after its current step (what is pending stays in the journal) and waits for it; then the port. */

@@ -1,10 +1,7 @@
 package org.triggerbot.processor.app;
 
-import java.io.UncheckedIOException;
 import java.util.List;
 import org.triggerbot.common.ServiceArgs;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Runs the processor service: reads configuration, starts it ({@link ProcessorService}: Kafka Streams and the
@@ -14,7 +11,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProcessorMain {
 
-  private static final Logger LOG = LoggerFactory.getLogger(ProcessorMain.class);
   static final int MAX_THREAD_REPLACEMENTS = 3;
 
   private ProcessorMain() {}
@@ -27,20 +23,6 @@ public final class ProcessorMain {
     if (!parsed.run()) {
       return parsed.exitCode();
     }
-    ProcessorService service;
-    try {
-      service = ProcessorService.start(parsed.config());
-    } catch (UncheckedIOException e) {
-      LOG.error("cannot start the processor: {}", e.getMessage());
-      return 1;
-    }
-    Runtime.getRuntime().addShutdownHook(new Thread(service::close, "triggerbot-shutdown"));
-    try {
-      service.awaitExit();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    service.close();
-    return service.exitCode();
+    return ServiceArgs.run("processor", () -> ProcessorService.start(parsed.config()), System.err);
   }
 }

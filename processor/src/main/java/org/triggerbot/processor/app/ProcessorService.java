@@ -15,6 +15,7 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThr
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.triggerbot.common.AdminServer;
+import org.triggerbot.common.ServiceArgs;
 import org.triggerbot.processor.topology.ProcessorTopology;
 
 /**
@@ -32,7 +33,7 @@ import org.triggerbot.processor.topology.ProcessorTopology;
  * {@link ProcessorMain#MAX_THREAD_REPLACEMENTS} times; after that the client shuts down and {@link #awaitExit()}
  * answers 1, so that the process exits loudly and the orchestrator restarts it.
  */
-final class ProcessorService implements AutoCloseable {
+final class ProcessorService implements ServiceArgs.Running {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProcessorService.class);
   /**
@@ -130,7 +131,8 @@ final class ProcessorService implements AutoCloseable {
   }
 
   /** Waits until Kafka Streams stopped (or {@link #close()} was called); returns {@link #exitCode()}. */
-  int awaitExit() throws InterruptedException {
+  @Override
+  public int awaitExit() throws InterruptedException {
     stopped.await();
     return exitCode();
   }
