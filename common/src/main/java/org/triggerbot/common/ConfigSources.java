@@ -24,6 +24,12 @@ import org.apache.kafka.common.config.ConfigException;
 public final class ConfigSources {
 
   public static final String ENV_PREFIX = "TRIGGERBOT_";
+  /**
+   * Variables with the prefix that belong to the launcher, not to a service: {@code bin/triggerbot} passes
+   * {@code TRIGGERBOT_JAVA_OPTS} to the JVM, and the service inherits it; read as a key it would be refused as
+   * unknown ({@code java.opts}) and stop every service started with JVM options.
+   */
+  public static final Set<String> LAUNCHER_VARIABLES = Set.of("TRIGGERBOT_JAVA_OPTS");
 
   private ConfigSources() {}
 
@@ -74,7 +80,7 @@ public final class ConfigSources {
       p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k)));
     }
     env.forEach((name, value) -> {
-      if (name.startsWith(ENV_PREFIX)) {
+      if (name.startsWith(ENV_PREFIX) && !LAUNCHER_VARIABLES.contains(name)) {
         values.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
       }
     });

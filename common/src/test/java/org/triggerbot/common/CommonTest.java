@@ -53,7 +53,8 @@ class CommonTest {
   void configFromFileAndEnvironmentTheEnvironmentWinning() throws Exception {
     Path file = dir.resolve("c.properties");
     Files.writeString(file, "a.b=file\nc=file\n");
-    Map<String, String> values = ConfigSources.read(file, Map.of("TRIGGERBOT_A_B", "env", "HOME", "/root"));
+    Map<String, String> values = ConfigSources.read(file, Map.of("TRIGGERBOT_A_B", "env", "HOME", "/root",
+        "TRIGGERBOT_JAVA_OPTS", "-Xmx256m"));
     assertEquals(Map.of("a.b", "env", "c", "file"), values);
   }
 
