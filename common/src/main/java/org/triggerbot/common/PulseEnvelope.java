@@ -27,12 +27,13 @@ public record PulseEnvelope(String exchange, String routingKey, Long sent) {
   private static final Pattern RFC3339 = Pattern.compile(
       "^(\\d{4})-(\\d{2})-(\\d{2})[Tt](\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d+))?([Zz]|[+-]\\d{2}:\\d{2})$");
   private static final PulseEnvelope NONE = new PulseEnvelope(null, null, null);
+  private static final JsonPrune META_ONLY = JsonPrune.fields(java.util.Map.of("_meta", JsonPrune.whole()));
 
   /** Reads the envelope of a body; fields that are absent or unreadable are null. Never throws. */
   public static PulseEnvelope read(byte[] body) {
     JsonNode meta;
     try {
-      JsonNode root = JSON.readTree(body);
+      JsonNode root = META_ONLY.read(JSON, body);
       meta = root == null ? null : root.get("_meta");
     } catch (IOException e) {
       return NONE;

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.triggerbot.common.JsonPrune;
 import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
@@ -29,6 +30,17 @@ public final class PulseParser {
   public static final Set<String> BUILD_EXCHANGES = Set.of("exchange/build/", "org.mozilla.exchange.build");
 
   private static final ObjectMapper MAPPER = PulseEnvelope.JSON;
+  /**
+   * The only parts of a body the rules read; the steps, times and other properties of a real message (most of
+   * its bytes) are skipped while parsing, never turned into a tree.
+   */
+  private static final JsonPrune NEEDED = JsonPrune.fields(Map.of(
+      "_meta", JsonPrune.whole(),
+      "payload", JsonPrune.fields(Map.of(
+          "build", JsonPrune.fields(Map.of(
+              "properties", JsonPrune.whole(),
+              "results", JsonPrune.whole(),
+              "sourceStamp", JsonPrune.fields(Map.of("changes", JsonPrune.whole()))))))));
   private static final Pattern REVISION = Pattern.compile("^[0-9a-f]{12,40}$");
   private static final Pattern BUILD_ROUTING_KEY = Pattern.compile("^build\\.(.+)\\.(\\d+)\\.(started|finished)$");
 
@@ -55,7 +67,7 @@ public final class PulseParser {
     }
     JsonNode root;
     try {
-      root = MAPPER.readTree(body);
+      root = NEEDED.read(MAPPER, body);
     } catch (JsonProcessingException e) {
       return rejected(RejectReason.NOT_JSON, "body is not JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
