@@ -25,6 +25,7 @@ public final class PulseJson {
   private Instant sent = T0;
   private String comments = "try: -b o -p linux -u all -t none";
   private String who = "dev@example.com";
+  private boolean full;
 
   private PulseJson(String builderName, String dir) {
     this.builderName = builderName;
@@ -63,6 +64,13 @@ public final class PulseJson {
   public PulseJson comments(String c) { this.comments = c; return this; }
   public PulseJson who(String w) { this.who = w; return this; }
 
+  /**
+   * Also writes what real buildbot messages carry besides the fields triggerbot reads: the build's steps, times,
+   * slave, blame and the ~20 other properties, so bodies weigh what the captures in {@code shared/fixtures} weigh
+   * (a started message ~2 KB, finished and log_uploaded ~5-8 KB). For benchmarks: parsing cost grows with size.
+   */
+  public PulseJson full(boolean f) { this.full = f; return this; }
+
   public String routingKey(String event) {
     return "build." + dir + "." + buildNumber + "." + event;
   }
@@ -94,6 +102,9 @@ public final class PulseJson {
     props.addArray().add("buildername").add(builderName).add("Builder");
     props.addArray().add("buildnumber").add(buildNumber).add("Build");
     props.addArray().add("revision").add(revision).add("Build");
+    if (full) {
+      addBuildbotDetail(build, props, event, result);
+    }
     ObjectNode stamp = build.putObject("sourceStamp");
     stamp.put("branch", branch);
     stamp.put("revision", revision);
@@ -111,7 +122,78 @@ public final class PulseJson {
     meta.put("serializer", "json");
     meta.put("sent", sent == null ? null : sent.toString());
     meta.put("message_id", Long.toString(sent == null ? 0 : sent.toEpochMilli()) + "-" + routingKey(event));
+    if (full) {
+      meta.put("master_name", "buildbot-master51.bb.releng.use1.mozilla.com:/builds/buildbot/tests1-linux/master");
+      meta.put("master_incarnation", "pid2714-boot1433152800");
+    }
     return root;
+  }
+
+  private static final String[] STEPS = {
+      "set build property", "get_basedir", "download_props", "clobber_properties", "clobber_scripts",
+      "clone_scripts", "update_scripts", "get_script_repo_revision", "tinderboxprint_script_revlink", "run_script",
+      "set_script_properties", "upload_log", "reboot"};
+
+  /** The rest of a real buildbot message, shaped like the 2013 captures (values are made up but plausible). */
+  private void addBuildbotDetail(ObjectNode build, ArrayNode props, String event, Integer result) {
+    long start = sent == null ? T0.getEpochSecond() : sent.getEpochSecond() - (result == null ? 0 : 1800);
+    String slave = "tst-linux64-ec2-" + (100 + Math.floorMod(builderName.hashCode(), 800));
+    String ftp = "http://ftp.mozilla.org/pub/mozilla.org/firefox/try-builds/" + who + "-" + revision + "/" + dir;
+    build.put("slave", slave);
+    build.putArray("text").add("build").add(result == null ? "running" : result == 0 ? "successful" : "failed");
+    build.putArray("blame").add(who == null ? "unknown" : who);
+    build.put("reason", "scheduler");
+    build.putNull("eta");
+    build.putNull("currentStep");
+    build.putArray("times").add(isoSeconds(start)).add(result == null ? null : isoSeconds(start + 1800));
+    ArrayNode steps = build.putArray("steps");
+    int done = result == null ? 2 : STEPS.length;
+    for (int i = 0; i < done; i++) {
+      ObjectNode step = steps.addObject();
+      step.putObject("statistics");
+      step.put("name", STEPS[i]);
+      step.put("isFinished", true);
+      step.putArray("text").add(i == 9 ? "'/tools/buildbot/bin/python" : "set props:").add(i == 9 ? "scripts/scripts/"
+          + "desktop_unittest.py" : STEPS[i]).add("...'");
+      step.putArray("results").add(i == 9 && result != null ? result : 0).addArray();
+      step.put("isStarted", true);
+      step.putArray("times").add(start + i * 60.123456).add(start + i * 60.123456 + 12.5);
+      step.putNull("eta");
+      ObjectNode urls = step.putObject("urls");
+      if (i == 9) {
+        urls.put("log", ftp + "/" + dir + "-bm51-tests1-linux-build" + buildNumber + ".txt.gz");
+      }
+      step.put("step_number", i);
+      step.putArray("expectations");
+    }
+    props.addArray().add("basedir").add("/builds/slave/test").add("SetProperty Step");
+    props.addArray().add("build_url").add(ftp + "/firefox-42.0a1.en-US.linux-x86_64.tar.bz2").add("SetProperty Step");
+    props.addArray().add("buildid").add("20150601" + String.format("%06d", Math.floorMod(revision.hashCode(), 240000)))
+        .add("Change");
+    props.addArray().add("builduid").add(String.format("%032x", Math.abs((long) (builderName + revision).hashCode())))
+        .add("Change");
+    props.addArray().add("log_url").add(ftp + "/" + dir + "-bm51-tests1-linux-build" + buildNumber + ".txt.gz")
+        .add("postrun.py");
+    props.addArray().add("master").add("http://buildbot-master51.bb.releng.use1.mozilla.com:8201/").add("Step");
+    props.addArray().add("platform").add("linux64").add("Builder");
+    props.addArray().add("product").add("firefox").add("Builder");
+    props.addArray().add("project").add("").add("Build");
+    props.addArray().add("repo_path").add(branch).add("Builder");
+    props.addArray().add("repository").add("").add("Build");
+    ArrayNode requestIds = props.addArray().add("request_ids");
+    requestIds.addArray().add(60_000_000 + buildNumber);
+    requestIds.add("postrun.py");
+    props.addArray().add("scheduler").add("tests-" + branch + "-ubuntu64_vm-opt-unittest").add("Scheduler");
+    props.addArray().add("script_repo_revision").add("production").add("SetProperty Step");
+    props.addArray().add("slavebuilddir").add("test").add("Builder");
+    props.addArray().add("slavename").add(slave).add("BuildSlave");
+    props.addArray().add("stage_platform").add("linux64").add("Builder");
+    props.addArray().add("symbols_url").add(ftp + "/firefox-42.0a1.en-US.linux-x86_64.crashreporter-symbols.zip")
+        .add("SetProperty Step");
+  }
+
+  private static String isoSeconds(long epochSecond) {
+    return Instant.ofEpochSecond(epochSecond).toString().replace("Z", "+0000");
   }
 
   private String body(String event, Integer result) {
