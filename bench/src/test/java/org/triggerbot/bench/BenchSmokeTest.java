@@ -1,0 +1,36 @@
+package org.triggerbot.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The benchmark runs end to end at a tiny size and reports what it promises. Its figures are not checked (a
+ * test is no place for timing); that the live processors' decisions equal the replay's is.
+ */
+class BenchSmokeTest {
+
+  @Test
+  void aTinyRunWritesEveryResultAndTheLiveDecisionsEqualTheReplays(@TempDir Path dir) throws Exception {
+    Path output = dir.resolve("results.json");
+    int exit = Bench.run(List.of("--quick", "--pushes", "4", "--jobs", "20", "--rates", "50", "--latency-seconds", "3",
+        "--heap", "256m", "--output", output.toString()));
+    assertEquals(0, exit);
+    JsonNode results = new ObjectMapper().readTree(output.toFile());
+    for (String key : List.of("rawConsumerRate", "processorRateEos", "processorRateAlos", "ratioEos", "latencyP50Ms",
+        "latencyP95Ms", "latencyP99Ms", "replayRate", "messageBytesMedian", "heapUsedAfterGcBytes", "stateDirBytes")) {
+      assertTrue(results.path(key).isNumber(), key + " in " + results);
+    }
+    assertTrue(results.get("decisions").asInt() > 0, results.toString());
+    assertTrue(results.get("decisionsMatchReplayEos").asBoolean(), results.toString());
+    assertTrue(results.get("decisionsMatchReplayAlos").asBoolean(), results.toString());
+    assertTrue(results.get("messageBytesMedian").asInt() > 2000, "realistic bodies: " + results);
+    assertTrue(results.get("latencyP50Ms").asLong() <= results.get("latencyP99Ms").asLong(), results.toString());
+  }
+}
