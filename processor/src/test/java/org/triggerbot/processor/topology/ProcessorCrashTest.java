@@ -64,9 +64,12 @@ import org.triggerbot.testsupport.pulse.ScenarioStream;
  * {@code pulse.rejected}, read with read_committed, must then equal the offline replay of the same lines (the
  * uninterrupted run) record for record.
  *
- * <p>The processor keeps Kafka Streams' exactly-once defaults (commit every 100 ms, {@code linger.ms} 100 ms), so a
- * transaction is open on the broker only part of the time; each kill therefore waits, briefly, until the run has
- * one open, and the test requires that some kill really left one behind for the restart to abort.
+ * <p>Commits every second rather than Kafka Streams' 100 ms, so that a kill aborts a real amount of work: about
+ * a second of input's repartition, changelog and output records, a few decisions among them, which restore and
+ * read_committed readers must skip. (With 100 ms commits and {@code linger.ms} 100 ms, most of a killed
+ * transaction is still in the producer's buffer, and the broker has little or nothing to abort.) Each kill also
+ * waits, briefly, until the run has a transaction open on the broker, and the test requires that some kill really
+ * left one behind.
  *
  * <p>Restart speed: a killed member stays in the consumer group until its session times out, so the session
  * timeout is the broker's minimum, 6 s, and each restart costs about that. A restart on the same state directory
@@ -97,6 +100,7 @@ class ProcessorCrashTest {
   /** Input records a run must commit before it is killed: it restored its state and is processing. */
   private static final int PROGRESS_BEFORE_KILL = 100;
 
+  private static final Duration COMMIT_INTERVAL = Duration.ofSeconds(1);
   private static final Duration SESSION_TIMEOUT = Duration.ofSeconds(6);
   private static final Duration TRANSACTION_TIMEOUT = Duration.ofSeconds(6);
   /** One run: JVM start, waiting out the dead member's session, restoring, processing. */
@@ -227,6 +231,8 @@ class ProcessorCrashTest {
     config.setProperty(ProcessorConfig.APPLICATION_ID, APPLICATION_ID);
     config.setProperty(ProcessorConfig.STATE_DIR, stateDir.toString());
     config.setProperty(AdminServer.PORT, Integer.toString(AdminServer.DISABLED));
+    config.setProperty(ProcessorConfig.STREAMS_PREFIX + "commit.interval.ms",
+        Long.toString(COMMIT_INTERVAL.toMillis()));
     config.setProperty(ProcessorConfig.STREAMS_PREFIX + "consumer." + ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
         Long.toString(SESSION_TIMEOUT.toMillis()));
     config.setProperty(ProcessorConfig.STREAMS_PREFIX + "consumer." + ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
