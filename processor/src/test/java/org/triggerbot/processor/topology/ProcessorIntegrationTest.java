@@ -2,28 +2,17 @@ package org.triggerbot.processor.topology;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.triggerbot.processor.topology.BrokerTopics.assertSameSequence;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -33,8 +22,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.triggerbot.testsupport.pulse.ScenarioStream;
 import org.triggerbot.processor.app.ProcessorConfig;
-import org.triggerbot.common.PulseEnvelope;
-import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerCommand;
@@ -61,11 +48,7 @@ class ProcessorIntegrationTest {
   @BeforeAll
   static void startBroker() {
     kafka = EmbeddedKafka.start();
-    // The scenario's event times are in 2015: without retention.ms=-1 the broker would roll and delete
-    // segments by those timestamps while the test reads them.
-    for (Topic<String, ?> topic : Topics.ALL) {
-      kafka.createTopic(topic.name(), 1, Map.of("retention.ms", "-1"));
-    }
+    BrokerTopics.createAll(kafka);
   }
 
   @AfterAll
@@ -81,22 +64,15 @@ class ProcessorIntegrationTest {
     List<String> policy = TopologyHarness.policy("budget.floor=2", "global.max.failure.triggers.per.hour=20");
     int half = stream.size() / 2;
 
-    List<TriggerDecision> expected;
-    List<TriggerCommand> expectedCommands;
-    int expectedAfterFirstHalf;
-    try (TopologyHarness h = new TopologyHarness(policy, stateA.resolve("replay"))) {
-      h.pipe(stream.subList(0, half).toArray(String[]::new));
-      expectedAfterFirstHalf = h.decisions().size();
-    }
-    try (TopologyHarness h = new TopologyHarness(policy, stateA.resolve("replay-all"))) {
-      h.pipe(stream.toArray(String[]::new));
-      expected = h.decisions();
-      expectedCommands = h.commands();
-    }
+    int expectedAfterFirstHalf = TopologyHarness.replay(policy, stateA.resolve("replay"), stream.subList(0, half))
+        .decisions().size();
+    TopologyHarness.Replayed all = TopologyHarness.replay(policy, stateA.resolve("replay-all"), stream);
+    List<TriggerDecision> expected = all.decisions();
+    List<TriggerCommand> expectedCommands = all.commands();
     assertTrue(expectedAfterFirstHalf > 10 && expected.size() > expectedAfterFirstHalf + 10,
         "both halves must decide something: " + expectedAfterFirstHalf + " of " + expected.size());
 
-    produce(stream.subList(0, half));
+    BrokerTopics.produce(kafka.bootstrapServers(), stream.subList(0, half));
     try (KafkaStreams first = start(policy, stateA.resolve("live"))) {
       List<TriggerDecision> soFar = readAtLeast(Topics.TRIGGER_DECISIONS, expectedAfterFirstHalf);
       assertEquals(expectedAfterFirstHalf, soFar.size());
@@ -105,16 +81,12 @@ class ProcessorIntegrationTest {
           .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
     }
 
-    produce(stream.subList(half, stream.size()));
+    BrokerTopics.produce(kafka.bootstrapServers(), stream.subList(half, stream.size()));
     try (KafkaStreams second = start(policy, stateB)) {
       List<TriggerDecision> decisions = readAtLeast(Topics.TRIGGER_DECISIONS, expected.size());
       List<TriggerCommand> commands = readAtLeast(Topics.TRIGGER_COMMANDS, expectedCommands.size());
-      decisions.forEach(d -> {
-        assertTrue(d.getDecidedAt() != null, "a live decision carries its wall-clock time");
-        d.setDecidedAt(null);
-      });
-      assertSameSequence(expected, decisions);
-      assertSameSequence(expectedCommands, commands);
+      assertSameSequence(expected, BrokerTopics.withoutDecidedAt(decisions), "decisions");
+      assertSameSequence(expectedCommands, commands, "commands");
 
       try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
         Set<String> names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
@@ -124,6 +96,10 @@ class ProcessorIntegrationTest {
         }
       }
     }
+  }
+
+  private static <V> List<V> readAtLeast(Topic<String, V> topic, int count) {
+    return BrokerTopics.readAtLeast(kafka.bootstrapServers(), topic, count, DEADLINE);
   }
 
   private static KafkaStreams start(List<String> policy, Path stateDir) {
@@ -138,60 +114,5 @@ class ProcessorIntegrationTest {
     KafkaStreams streams = new KafkaStreams(ProcessorTopology.build(config.topologySettings()), config.streamsProperties());
     streams.start();
     return streams;
-  }
-
-  private static void produce(List<String> bodies) throws Exception {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    try (KafkaProducer<String, PulseMessage> producer = new KafkaProducer<>(p,
-        Topics.PULSE_RAW.keySerde().serializer(), Topics.PULSE_RAW.valueSerde().serializer())) {
-      for (String body : bodies) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        PulseEnvelope envelope = PulseEnvelope.read(bytes);
-        long ts = envelope.sent() == null ? 0L : envelope.sent();
-        String key = envelope.routingKey() == null ? "" : envelope.routingKey();
-        producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, ts, key, PulseMessage.newBuilder()
-            .setExchange("exchange/build/").setRoutingKey(key).setBody(ByteBuffer.wrap(bytes))
-            .setReceivedAt(Instant.ofEpochMilli(ts)).build()));
-      }
-      producer.flush();
-    }
-  }
-
-  /** Reads the whole topic with read_committed until it holds at least {@code count} records, or fails. */
-  private static <V> List<V> readAtLeast(Topic<String, V> topic, int count) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    List<V> out = new ArrayList<>();
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(p, topic.keySerde().deserializer(),
-        topic.valueSerde().deserializer())) {
-      TopicPartition tp = new TopicPartition(topic.name(), 0);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long deadline = System.nanoTime() + DEADLINE.toNanos();
-      while (out.size() < count && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, V> r : consumer.poll(Duration.ofMillis(200))) {
-          out.add(r.value());
-        }
-      }
-      // Anything more than expected would be a duplicate: read what else is committed right now.
-      long end = consumer.endOffsets(List.of(tp)).get(tp);
-      while (consumer.position(tp) < end && System.nanoTime() < deadline) {
-        consumer.poll(Duration.ofMillis(200)).forEach(r -> out.add(r.value()));
-      }
-    }
-    assertTrue(out.size() >= count, topic.name() + ": " + out.size() + " of " + count + " records within " + DEADLINE);
-    return out;
-  }
-
-  static <T> void assertSameSequence(List<T> expected, List<T> actual) {
-    for (int i = 0; i < Math.min(expected.size(), actual.size()); i++) {
-      assertEquals(expected.get(i), actual.get(i), "first difference at index " + i);
-    }
-    assertEquals(expected.size(), actual.size(), "same prefix, different lengths");
   }
 }

@@ -50,6 +50,18 @@ public final class TopologyHarness implements AutoCloseable {
         Topics.PULSE_REJECTED.keySerde().deserializer(), Topics.PULSE_REJECTED.valueSerde().deserializer());
   }
 
+  /** What the offline replay of a stream decided: the uninterrupted run that live runs are compared with. */
+  public record Replayed(List<TriggerDecision> decisions, List<TriggerCommand> commands,
+                         List<RejectedMessage> rejected) {}
+
+  /** Pipes {@code bodies} through a fresh driver (state in {@code stateDir}) and answers everything it wrote. */
+  public static Replayed replay(List<String> policy, Path stateDir, List<String> bodies) {
+    try (TopologyHarness h = new TopologyHarness(policy, stateDir)) {
+      h.pipe(bodies.toArray(String[]::new));
+      return new Replayed(h.decisions(), h.commands(), h.rejected());
+    }
+  }
+
   /** Policy assignments, {@code key=value}, as {@code replay --set} takes them. */
   public static List<String> policy(String... keyValues) {
     return List.of(keyValues);
