@@ -114,7 +114,7 @@ class SinkCrashTest {
       killMidStream(sink, FIRST_WAVE);
     }
     assertEquals(1, postsOf(sim, inDoubt), "the held POST took effect");
-    assertFalse(results.containsKey(inDoubt.getCommandId()), "the sink died before the POST's result");
+    assertFalse(results.containsKey(inDoubt.getCommandId()), "the sink died before the POST's result" + tail(sink));
     LOG.info("kill 1 after {} ms: POST of {} held, {} results", Await.elapsedMillis(begin), inDoubt.getBuilder(),
         results.size());
 
@@ -126,9 +126,10 @@ class SinkCrashTest {
       killMidStream(sink, FIRST_WAVE);
     }
     assertTrue(Files.readString(log).contains(inDoubt.getCommandId() + " was being POSTed when the sink stopped"),
-        "the restarted sink found the command POSTING in its journal:\n" + sink.logTail(6000));
-    assertFalse(results.containsKey(inDoubt.getCommandId()), "still in doubt: its verification was cut short");
-    assertEquals(1, postsOf(sim, inDoubt), "verified, not POSTed again");
+        "the restarted sink found the command POSTING in its journal" + tail(sink));
+    assertFalse(results.containsKey(inDoubt.getCommandId()), "still in doubt: its verification was cut short"
+        + tail(sink));
+    assertEquals(1, postsOf(sim, inDoubt), "verified, not POSTed again" + tail(sink));
     LOG.info("kill 2 after {} ms: its verifying lookup held, {} results", Await.elapsedMillis(begin),
         results.size());
 
@@ -147,7 +148,8 @@ class SinkCrashTest {
     }
     TriggerCommand cut = third.method().equals("POST") ? commandOf(third) : byBuild.values().stream()
         .filter(c -> third.path().equals("/" + BRANCH + "/rev/" + c.getRevision())).findFirst().orElseThrow();
-    assertFalse(results.containsKey(cut.getCommandId()), "killed while " + cut.getBuilder() + " was unfinished");
+    assertFalse(results.containsKey(cut.getCommandId()), "killed while " + cut.getBuilder() + " was unfinished"
+        + tail(sink));
     LOG.info("kill 3 after {} ms: {} {} held, {} results", Await.elapsedMillis(begin), third.method(), third.path(),
         results.size());
 
@@ -159,7 +161,7 @@ class SinkCrashTest {
     readResults();
     LOG.info("all {} results after {} ms", all, Await.elapsedMillis(begin));
 
-    String tail = "\nsink log tail:\n" + sink.logTail(6000);
+    String tail = tail(sink);
     assertEquals(all, results.size(), "one result per command" + tail);
     results.forEach((id, list) -> assertEquals(1, list.size(), "exactly one result for " + id + ": " + list + tail));
     results.forEach((id, list) -> assertEquals(TriggerOutcome.SUBMITTED, list.get(0).getOutcome(),
@@ -220,22 +222,26 @@ class SinkCrashTest {
 
   /** SIGKILL while the sink is alive and commands are unfinished (the sink is blocked on a held call). */
   private void killMidStream(ChildJvm sink, int produced) {
-    assertTrue(sink.isAlive(), "the sink runs until it is killed:\n" + sink.logTail(6000));
+    assertTrue(sink.isAlive(), "the sink runs until it is killed" + tail(sink));
     sink.kill();
     int done = readResults();
-    assertTrue(done < produced, "killed with commands unfinished: " + done + " of " + produced + " done");
+    assertTrue(done < produced, "killed with commands unfinished: " + done + " of " + produced + " done" + tail(sink));
+  }
+
+  private static String tail(ChildJvm sink) {
+    return "\n" + sink + " log tail:\n" + sink.logTail(6000);
   }
 
   private static void await(ChildJvm sink, String what, Callable<Boolean> condition) {
     try {
       Await.until(what, DEADLINE, () -> {
         if (!sink.isAlive()) {
-          throw new AssertionError(sink + " ended by itself while waiting for " + what + ":\n" + sink.logTail(6000));
+          throw new AssertionError(sink + " ended by itself while waiting for " + what + tail(sink));
         }
         return condition.call();
       });
     } catch (IllegalStateException e) {
-      throw new AssertionError(e.getMessage() + "; sink log tail:\n" + sink.logTail(6000), e);
+      throw new AssertionError(e.getMessage() + tail(sink), e);
     }
   }
 
