@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -33,6 +34,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +81,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@linkplain #dropNext drop}: close the connection without a response;</li>
  *   <li>check credentials (401);</li>
  *   <li>{@linkplain #failNext injected failure}: answer that status with an HTML body;</li>
- *   <li>route and answer.</li>
+ *   <li>route (a rebuild POST takes effect here);</li>
+ *   <li>record the request;</li>
+ *   <li>{@linkplain #holdResponses hold} the response while a hold selects the request;</li>
+ *   <li>answer.</li>
  * </ol>
  * Each request is recorded (see {@link #requests()}) once its outcome is decided and before its
  * response is written, so a client that has its response also finds its request in the log.
@@ -132,6 +138,7 @@ public final class BuildapiSimulator implements AutoCloseable {
     private int dropRemaining;
     private volatile Duration latency = Duration.ZERO;
     private volatile Duration jobLag;
+    private final AtomicReference<ResponseHold> hold = new AtomicReference<>();
 
     /**
      * One request as received, with the status it got.
@@ -319,6 +326,58 @@ public final class BuildapiSimulator implements AutoCloseable {
         }
     }
 
+    /**
+     * Holds back the responses to the requests that {@code which} selects until the returned hold is
+     * released (or the simulator closes). Such a request is handled as usual first: a rebuild POST takes
+     * effect and the request is recorded with its status, so {@link #requests()} and
+     * {@link #rebuildPosts()} show it at once; only its response waits. A client is thereby stopped at a
+     * known point, e.g. after its rebuild POST took effect and before it can know: where a crash test
+     * kills it. Requests arriving after the release are answered at once. Replaces (and releases) any
+     * hold still active; dropped requests are never held. Unlike {@linkplain #setLatency latency}, which
+     * waits before a request is acted on and recorded, a hold is visible to the test while it lasts.
+     */
+    public ResponseHold holdResponses(Predicate<RecordedRequest> which) {
+        Objects.requireNonNull(which, "which");
+        ResponseHold next = new ResponseHold(this, which);
+        ResponseHold previous = hold.getAndSet(next);
+        if (previous != null) {
+            previous.release();
+        }
+        if (closing.get()) {
+            next.release();
+        }
+        return next;
+    }
+
+    /** Responses held back by {@link #holdResponses}; closing it releases them. Thread-safe. */
+    public static final class ResponseHold implements AutoCloseable {
+        private final BuildapiSimulator simulator;
+        private final Predicate<RecordedRequest> which;
+        private final CountDownLatch released = new CountDownLatch(1);
+        private final List<RecordedRequest> held = new CopyOnWriteArrayList<>();
+
+        private ResponseHold(BuildapiSimulator simulator, Predicate<RecordedRequest> which) {
+            this.simulator = simulator;
+            this.which = which;
+        }
+
+        /** Every request whose response this hold held back (released ones too), in order of holding. */
+        public List<RecordedRequest> held() {
+            return List.copyOf(held);
+        }
+
+        /** Sends the held responses and ends the hold. Idempotent. */
+        public void release() {
+            simulator.hold.compareAndSet(this, null);
+            released.countDown();
+        }
+
+        @Override
+        public void close() {
+            release();
+        }
+    }
+
     /** Jobs created by later rebuild POSTs appear in GETs only this long after the POST. */
     public void setJobLag(Duration d) {
         Objects.requireNonNull(d, "jobLag");
@@ -335,6 +394,10 @@ public final class BuildapiSimulator implements AutoCloseable {
             return;
         }
         closed.countDown();
+        ResponseHold active = hold.get();
+        if (active != null) {
+            active.release();
+        }
         server.stop(0);
         executor.shutdownNow();
         try {
@@ -399,8 +462,10 @@ public final class BuildapiSimulator implements AutoCloseable {
                     response = route(method, parsed, authUser);
                 }
             }
-            record(arrival, new RecordedRequest(method, parsed.path(), rawPath, parsed.query(), parsed.form(),
-                    authUser, response.status(), at));
+            RecordedRequest recorded = new RecordedRequest(method, parsed.path(), rawPath, parsed.query(),
+                    parsed.form(), authUser, response.status(), at);
+            record(arrival, recorded);
+            awaitRelease(recorded);
             send(exchange, method, response);
             LOG.debug("{} {} -> {}", method, rawPath, response.status());
         } catch (IOException e) {
@@ -437,6 +502,20 @@ public final class BuildapiSimulator implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
+        }
+    }
+
+    /** Waits while the active hold, if any, selects this request (see {@link #holdResponses}). */
+    private void awaitRelease(RecordedRequest request) {
+        ResponseHold active = hold.get();
+        if (active == null || !active.which.test(request)) {
+            return;
+        }
+        active.held.add(request);
+        try {
+            active.released.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // closing: answer now, the connection is going anyway
         }
     }
 

@@ -154,6 +154,46 @@ class FaultsTest {
     }
 
     @Test
+    void aHeldResponseComesAfterThePostTookEffectAndWasRecorded() {
+        long buildId = sim.addBuild("try", REV, BUILDER, 2);
+        try (BuildapiSimulator.ResponseHold hold = sim.holdResponses(r -> r.method().equals("POST"))) {
+            CompletableFuture<HttpResponse<String>> post = client.http().sendAsync(
+                    client.request("/try/build").header("Content-Type", "application/x-www-form-urlencoded")
+                            .POST(HttpRequest.BodyPublishers.ofString("build_id=" + buildId + "&count=1")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            SimClient.awaitCondition("the POST to be held", Duration.ofSeconds(5), () -> hold.held().size() == 1);
+            HttpResponse<String> get = client.getRevision("try", REV);
+
+            assertFalse(post.isDone(), "the client still waits for its answer");
+            assertEquals(1, sim.rebuildPosts(), "the POST took effect");
+            assertEquals(2, sim.jobCount("try", REV, BUILDER));
+            assertEquals(200, get.statusCode(), "requests the hold does not select are answered");
+            assertEquals(List.of(202, 200), statuses(sim.requests()), "recorded before its answer");
+            assertEquals("/try/build", hold.held().get(0).path());
+
+            hold.release();
+            assertEquals(202, post.join().statusCode());
+            assertEquals(202, client.rebuildBuild("try", buildId, 1).statusCode(), "not held after the release");
+        }
+    }
+
+    @Test
+    void closeReleasesAHeldResponse() {
+        sim.addRevision("try", REV);
+        BuildapiSimulator.ResponseHold hold = sim.holdResponses(r -> true);
+        CompletableFuture<HttpResponse<String>> get = client.http().sendAsync(
+                client.request("/try/rev/" + REV).GET().build(), HttpResponse.BodyHandlers.ofString());
+        SimClient.awaitCondition("the GET to be held", Duration.ofSeconds(5), () -> hold.held().size() == 1);
+
+        long begin = System.nanoTime();
+        sim.close();
+
+        assertTrue(System.nanoTime() - begin < Duration.ofSeconds(4).toNanos(), "close took too long");
+        SimClient.awaitCondition("the client to be answered or see the connection close", Duration.ofSeconds(5),
+                get::isDone);
+    }
+
+    @Test
     void jobsFromPostsAppearOnlyAfterTheJobLag() {
         long buildId = sim.addBuild("try", REV, BUILDER, 2);
         Duration lag = Duration.ofMillis(700);

@@ -56,14 +56,26 @@ import org.triggerbot.sink.state.SinkEntry;
  * {@code TriggerResult} (SPEC section 6).
  *
  * <p><b>Why no command is POSTed twice.</b> Every command has a journal entry on the compacted topic
- * {@code trigger.sink-journal}, changed only in Kafka transactions. Before a rebuild POST the entry becomes
- * {@code POSTING} and that transaction is <em>committed</em>; the result and {@code DONE} are committed after the
- * POST. A sink that starts (after a crash anywhere) first fences its predecessor ({@code initTransactions}), then
- * reads the journal: a {@code POSTING} entry means the POST may have happened, so that command is never POSTed
- * again, only verified by lookup (buildapi lists more jobs for the builder than before the POST →
- * {@code SUBMITTED}; still not after {@code sink.retry.max} lookups → {@code GAVE_UP}, saying why). A POST that
- * times out is in doubt the same way. So: at most one POST per command; a crash costs at worst a
- * {@code GAVE_UP} that says the POST may not have arrived — never a duplicate rebuild.
+ * {@code sink.journal.topic} (default {@code trigger.sink-journal}), changed only in Kafka transactions. Right
+ * before a command's rebuild POST its entry becomes {@code POSTING} in a transaction that is <em>committed</em>
+ * before the request is sent; its result and {@code DONE} are committed after the POST. A sink that starts (after
+ * a crash anywhere) first fences its predecessor ({@code initTransactions}: a zombie's next commit fails, and
+ * without that commit it sends no further POST), then reads the journal: a {@code POSTING} entry means the POST
+ * may have happened, so that command is never POSTed again, only verified by lookup (buildapi lists more jobs for
+ * the builder than before the POST → {@code SUBMITTED}, "confirmed by lookup"; still not after
+ * {@code sink.retry.max} lookups → {@code GAVE_UP}, saying why). A POST that times out or loses its connection is
+ * in doubt the same way (the JDK HTTP client resends a POST by itself only when
+ * {@code jdk.httpclient.enableAllMethodRetry} is set, which it must never be here). So: at most one POST per
+ * command.
+ *
+ * <p><b>What a crash can cost.</b> Due commands are looked up in batches of up to {@value #BATCH}; then each one
+ * to rebuild gets its own {@code POSTING} commit, immediately followed by its own POST (the lookups' outcomes and
+ * the previous POST's result ride in that same transaction). So a crash leaves at most one command in doubt: the
+ * one whose {@code POSTING} entry committed last. If its POST had reached buildapi, the restarted sink's lookups
+ * confirm it; only a crash between that commit and the request leaving loses its rebuild — it ends
+ * {@code GAVE_UP}, saying the POST may not have arrived, because telling "never sent" from "sent, not yet listed"
+ * is impossible and a second rebuild is never acceptable. The rest of the batch is still {@code PENDING} in the
+ * journal and is looked up and POSTed normally after the restart. The price is one transaction per POST.
  *
  * <p><b>Why no command is lost.</b> A command is accepted by committing its {@code PENDING} entry and the
  * consumer offset in one transaction; every later state is journaled too, with the time of the next attempt. A
@@ -91,9 +103,18 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   private static final Duration WORK_BUDGET = Duration.ofSeconds(30);
   private static final long HOUR_MS = 3_600_000L;
 
-  /** Test seam: called right after each rebuild POST returned, before its result is committed. */
+  /**
+   * Test seams, called on the worker thread. A hook that throws ends {@link #run()} there, with nothing more
+   * committed: a crash at that point, as far as Kafka and buildapi can tell.
+   */
   interface Hooks {
-    void afterPost(String commandId);
+    Hooks NONE = new Hooks() { };
+
+    /** Right after the command's {@code POSTING} entry committed, before its rebuild POST is sent. */
+    default void beforePost(String commandId) { }
+
+    /** Right after the command's rebuild POST returned, before its result is committed. */
+    default void afterPost(String commandId) { }
   }
 
   private final SinkConfig config;
@@ -115,12 +136,12 @@ public final class TriggerSink implements Runnable, AutoCloseable {
 
   /** A sink whose meters go nowhere in particular (a private {@link SimpleMeterRegistry}). */
   public TriggerSink(SinkConfig config) {
-    this(config, id -> { });
+    this(config, Hooks.NONE);
   }
 
   /** A sink with its meters (see the class comment) in {@code registry}; one sink per registry. */
   public TriggerSink(SinkConfig config, MeterRegistry registry) {
-    this(config, id -> { }, registry);
+    this(config, Hooks.NONE, registry);
   }
 
   TriggerSink(SinkConfig config, Hooks hooks) {
@@ -293,22 +314,28 @@ public final class TriggerSink implements Runnable, AutoCloseable {
         }
       }
     }
-    if (!posts.isEmpty()) {
-      // The POSTING entries must be durable before any POST leaves: this commit is the no-duplicate guarantee.
-      producer.beginTransaction();
-      for (Post p : posts) {
-        p.entry().setState(EntryState.POSTING);
-        p.entry().setPostedAt(System.currentTimeMillis());
-        producer.send(journal(p.entry()));
-      }
-      producer.commitTransaction();
-      for (Post p : posts) {
-        post(p, writes);
-      }
+    for (Post p : posts) {
+      // This command's POSTING entry must be durable before its POST leaves: that commit is the no-duplicate
+      // guarantee. One command per commit, so a crash leaves at most this one command in doubt; what is already
+      // decided (lookups, the previous POST's result) rides along in the same transaction.
+      p.entry().setState(EntryState.POSTING);
+      p.entry().setPostedAt(System.currentTimeMillis());
+      writes.add(journal(p.entry()));
+      commit(producer, writes);
+      hooks.beforePost(p.entry().getCommandId());
+      post(p, writes);
     }
+    if (!writes.isEmpty()) {
+      commit(producer, writes);
+    }
+  }
+
+  /** Commits {@code writes} in one transaction and empties the list. */
+  private void commit(KafkaProducer<String, byte[]> producer, List<ProducerRecord<String, byte[]>> writes) {
     producer.beginTransaction();
     writes.forEach(producer::send);
     producer.commitTransaction();
+    writes.clear();
     countCommittedResults();
   }
 

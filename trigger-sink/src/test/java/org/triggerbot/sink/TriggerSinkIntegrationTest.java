@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -25,6 +27,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Serdes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,11 +35,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.buildapisim.SimulatorOptions;
+import org.triggerbot.schemas.AvroSerde;
 import org.triggerbot.schemas.DecisionReason;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerOutcome;
 import org.triggerbot.schemas.TriggerResult;
+import org.triggerbot.sink.state.EntryState;
+import org.triggerbot.sink.state.SinkEntry;
 import org.triggerbot.testsupport.Await;
 import org.triggerbot.testsupport.EmbeddedKafka;
 
@@ -161,6 +167,44 @@ class TriggerSinkIntegrationTest {
     List<TriggerResult> results = results(command);
     assertEquals(1, results.size(), "exactly one result per command");
     return results.get(0);
+  }
+
+  /**
+   * Hooks that throw right before the {@code n}-th rebuild POST (after its POSTING commit), recording in
+   * {@code posting} the command of each POST about to leave.
+   */
+  private static TriggerSink.Hooks crashBeforePost(int n, List<String> posting) {
+    return new TriggerSink.Hooks() {
+      @Override
+      public void beforePost(String commandId) {
+        posting.add(commandId);
+        if (posting.size() == n) {
+          throw new IllegalStateException("simulated crash after the POSTING commit, before the POST");
+        }
+      }
+    };
+  }
+
+  /** The latest committed journal entry of each command (read_committed), as a restarted sink would see it. */
+  private static Map<String, SinkEntry> journal(SinkConfig config) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    AvroSerde<SinkEntry> serde = AvroSerde.of(SinkEntry.class);
+    Map<String, SinkEntry> latest = new HashMap<>();
+    try (KafkaConsumer<String, SinkEntry> c = new KafkaConsumer<>(p, Serdes.String().deserializer(),
+        serde.deserializer())) {
+      TopicPartition tp = new TopicPartition(config.journalTopic(), 0);
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      long end = c.endOffsets(List.of(tp)).get(tp);
+      while (c.position(tp) < end) {
+        for (ConsumerRecord<String, SinkEntry> r : c.poll(Duration.ofMillis(200))) {
+          latest.put(r.key(), r.value());
+        }
+      }
+    }
+    return latest;
   }
 
   private static void await(String what, BooleanSupplier condition) {
@@ -316,8 +360,11 @@ class TriggerSinkIntegrationTest {
   void aCrashAfterThePostAndBeforeTheResultNeverPostsTwice() throws Exception {
     sim.addBuild("try", revision, "b", 2);
     SinkConfig config = config();
-    TriggerSink crashing = new TriggerSink(config, id -> {
-      throw new IllegalStateException("simulated crash after the POST, before the result is committed");
+    TriggerSink crashing = new TriggerSink(config, new TriggerSink.Hooks() {
+      @Override
+      public void afterPost(String commandId) {
+        throw new IllegalStateException("simulated crash after the POST, before the result is committed");
+      }
     });
     start(crashing);
     TriggerCommand c = command("b", 1);
@@ -330,6 +377,71 @@ class TriggerSinkIntegrationTest {
     assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
     assertTrue(r.getError().contains("confirmed by lookup"), r.getError());
     assertEquals(1, sim.rebuildPosts(), "exactly one rebuild POST, ever");
+  }
+
+  /**
+   * The one window the journal cannot close: the POSTING entry committed, the sink died before the request left.
+   * buildapi never saw the POST and nothing can tell that apart from a POST not listed yet, so the command ends
+   * GAVE_UP after its verifications, saying so: a rebuild lost, never a second one sent.
+   */
+  @Test
+  void aCrashBetweenThePostingCommitAndThePostGivesUpAndNeverPosts() throws Exception {
+    sim.addBuild("try", revision, "b", 2);
+    SinkConfig config = config(SinkConfig.RETRY_MAX + "=2");
+    List<String> posting = new CopyOnWriteArrayList<>();
+    TriggerSink crashing = start(new TriggerSink(config, crashBeforePost(1, posting)));
+    TriggerCommand c = command("b", 1);
+    await("the crash before the POST", () -> posting.size() == 1);
+    crashing.awaitStopped();
+    assertEquals(EntryState.POSTING, journal(config).get(c.getCommandId()).getState(), "committed before the POST");
+    assertEquals(1, gets(), "the lookup before the POST");
+
+    start(config);
+    TriggerResult r = awaitResult(c);
+    assertEquals(TriggerOutcome.GAVE_UP, r.getOutcome());
+    assertTrue(r.getError().contains("may have been sent") && r.getError().contains("not sent again"), r.getError());
+    assertEquals(0, mine().stream().filter(q -> q.method().equals("POST")).count(), "no POST, ever");
+    assertEquals(4, gets(), "the lookup before the crash, then three verifications (sink.retry.max=2)");
+  }
+
+  /**
+   * Each command's POSTING entry is committed on its own, right before its POST: a crash before the second POST of
+   * a batch leaves that one command in doubt; the others of the batch are still PENDING, so they are rebuilt
+   * after the restart instead of giving up.
+   */
+  @Test
+  void aCrashInTheMiddleOfABatchLeavesOnlyTheCommandBeingPostedInDoubt() throws Exception {
+    List<TriggerCommand> commands = new ArrayList<>();
+    for (String builder : List.of("a", "b", "c", "d", "e")) {
+      sim.addBuild("try", revision, builder, 2);
+    }
+    for (String builder : List.of("a", "b", "c", "d", "e")) {
+      commands.add(command(builder, 1)); // queued before the sink starts: accepted in one poll
+    }
+    SinkConfig config = config(SinkConfig.RETRY_MAX + "=2");
+    List<String> posting = new CopyOnWriteArrayList<>();
+    TriggerSink crashing = start(new TriggerSink(config, crashBeforePost(2, posting)));
+    await("the crash before the second POST", () -> posting.size() == 2);
+    crashing.awaitStopped();
+    String inDoubt = posting.get(1);
+    Map<String, SinkEntry> journal = journal(config);
+    assertEquals(List.of(inDoubt), commands.stream().map(TriggerCommand::getCommandId)
+        .filter(id -> journal.get(id).getState() == EntryState.POSTING).toList(), "one command in doubt, no more");
+    assertEquals(1, sim.rebuildPosts(), "the first command's POST, before the crash");
+
+    start(config);
+    for (TriggerCommand c : commands) {
+      TriggerResult r = awaitResult(c);
+      if (c.getCommandId().equals(inDoubt)) {
+        assertEquals(TriggerOutcome.GAVE_UP, r.getOutcome(), r.getError());
+      } else {
+        assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome(), c.getBuilder() + ": " + r.getError());
+      }
+    }
+    assertEquals(4, sim.rebuildPosts(), "every command but the one in doubt, each once");
+    Map<String, Long> postsPerBuild = mine().stream().filter(q -> q.method().equals("POST"))
+        .collect(Collectors.groupingBy(q -> q.form().get("build_id"), Collectors.counting()));
+    assertTrue(postsPerBuild.values().stream().allMatch(n -> n == 1), "no build rebuilt twice: " + postsPerBuild);
   }
 
   @Test
