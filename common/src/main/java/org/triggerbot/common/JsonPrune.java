@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -32,10 +33,16 @@ public final class JsonPrune {
    */
   private static final Map<ObjectMapper, ObjectReader> VALUE_READERS = new ConcurrentHashMap<>();
 
-  private final Map<String, JsonPrune> fields; // null: keep the whole value
+  private final Map<String, JsonPrune> fields; // null: keep the whole value (or, with entries, a list)
+  private final java.util.Set<String> entryValues; // non-null: a list of [name, value, ...] entries
 
   private JsonPrune(Map<String, JsonPrune> fields) {
+    this(fields, null);
+  }
+
+  private JsonPrune(Map<String, JsonPrune> fields, java.util.Set<String> entryValues) {
     this.fields = fields;
+    this.entryValues = entryValues;
   }
 
   /** Keep this value whole, whatever it is. */
@@ -49,6 +56,16 @@ public final class JsonPrune {
    */
   public static JsonPrune fields(Map<String, JsonPrune> fields) {
     return new JsonPrune(Map.copyOf(fields));
+  }
+
+  /**
+   * A list of named entries {@code [name, value, ...]}, as buildbot's {@code properties}: every entry keeps its
+   * name, but only the entries named in {@code names} keep their value and the rest; the others become
+   * {@code [name, null]}. An element that is not an array of at least two elements starting with a string is kept
+   * whole, so a reader still sees every malformed entry where it was. A value that is not a list is kept whole.
+   */
+  public static JsonPrune namedEntries(java.util.Set<String> names) {
+    return new JsonPrune(null, java.util.Set.copyOf(names));
   }
 
   /**
@@ -81,9 +98,10 @@ public final class JsonPrune {
       JsonPrune child = spec.fields.get(name);
       if (child == null) {
         parser.skipChildren(); // a scalar is already consumed; an object or array is skipped to its end
+      } else if (child.entryValues != null && value == JsonToken.START_ARRAY) {
+        node.set(name, readEntries(mapper, values, parser, child.entryValues));
       } else if (child.fields == null || value != JsonToken.START_OBJECT) {
-        JsonNode whole = values.readTree(parser);
-        node.set(name, whole == null ? NullNode.getInstance() : whole);
+        node.set(name, value(values, parser));
       } else {
         node.set(name, readObject(mapper, values, parser, child));
       }
@@ -92,5 +110,42 @@ public final class JsonPrune {
       throw new com.fasterxml.jackson.core.JsonParseException(parser, "expected the end of an object");
     }
     return node;
+  }
+
+  /** The value at the parser's current token, whole; JSON null as a {@link NullNode}. */
+  private static JsonNode value(ObjectReader values, JsonParser parser) throws IOException {
+    JsonNode node = values.readTree(parser);
+    return node == null ? NullNode.getInstance() : node;
+  }
+
+  /** The parser is on the list's START_ARRAY; leaves it on its END_ARRAY. */
+  private static ArrayNode readEntries(ObjectMapper mapper, ObjectReader values, JsonParser parser,
+      java.util.Set<String> names) throws IOException {
+    ArrayNode list = mapper.createArrayNode();
+    for (JsonToken element = parser.nextToken(); element != JsonToken.END_ARRAY; element = parser.nextToken()) {
+      if (element != JsonToken.START_ARRAY) {
+        list.add(value(values, parser));
+        continue;
+      }
+      ArrayNode entry = list.addArray();
+      JsonToken first = parser.nextToken();
+      boolean keep = first != JsonToken.VALUE_STRING || names.contains(parser.getText());
+      if (first != JsonToken.END_ARRAY) {
+        entry.add(value(values, parser));
+      }
+      for (JsonToken t = first == JsonToken.END_ARRAY ? first : parser.nextToken(); t != JsonToken.END_ARRAY;
+          t = parser.nextToken()) {
+        if (keep) {
+          entry.add(value(values, parser));
+        } else {
+          // An entry nobody reads: its value becomes null (the entry keeps its shape), the rest is dropped.
+          if (entry.size() == 1) {
+            entry.addNull();
+          }
+          parser.skipChildren();
+        }
+      }
+    }
+    return list;
   }
 }

@@ -45,6 +45,26 @@ class JsonPruneTest {
   }
 
   @Test
+  void namedEntriesKeepEveryNameButOnlyTheListedValues() throws IOException {
+    JsonPrune props = JsonPrune.fields(Map.of("p", JsonPrune.namedEntries(java.util.Set.of("branch", "revision"))));
+    JsonNode pruned = props.read(JSON, ("{\"p\": [[\"basedir\", \"/b\", \"Step\"], [\"branch\", \"try\", \"Builder\"],"
+        + " [\"request_ids\", [1, 2], \"postrun.py\"], [\"revision\", {\"x\": 1}], [\"branch\", \"late\"]]}")
+        .getBytes(StandardCharsets.UTF_8));
+    assertEquals(JSON.readTree("{\"p\": [[\"basedir\", null], [\"branch\", \"try\", \"Builder\"], [\"request_ids\", null],"
+        + " [\"revision\", {\"x\": 1}], [\"branch\", \"late\"]]}"), pruned);
+  }
+
+  @Test
+  void malformedEntriesAreKeptWholeWhereTheyWere() throws IOException {
+    JsonPrune props = JsonPrune.fields(Map.of("p", JsonPrune.namedEntries(java.util.Set.of("branch"))));
+    for (String list : List.of("[[\"other\"]]", "[[]]", "[\"flat\", 3, null, {\"a\": [1]}]", "[[1, \"x\"]]",
+        "[[[\"n\"], \"x\", \"y\"]]", "[[null, 2]]", "\"not a list\"", "{\"a\": 1}", "[]")) {
+      String doc = "{\"p\": " + list + "}";
+      assertEquals(JSON.readTree(doc), props.read(JSON, doc.getBytes(StandardCharsets.UTF_8)), doc);
+    }
+  }
+
+  @Test
   void theLastOfDuplicateNamesWinsAsInReadTree() throws IOException {
     String doc = "{\"meta\": 1, \"payload\": {\"build\": {\"keep\": 1}}, \"meta\": {\"a\": 2},"
         + " \"payload\": {\"build\": {\"keep\": 2}}}";
