@@ -298,13 +298,20 @@ public final class Bench {
         check(processor);
         return watch.count() >= expected.size();
       });
+      // Where the stream thread's time went (Kafka Streams' own thread metrics, over its recent window).
+      Map<String, Double> threadTime = new LinkedHashMap<>();
+      for (String part : List.of("poll", "process", "commit", "punctuate")) {
+        threadTime.put(part, round3(processor.metricSum("kafka_stream_thread_" + part + "_ratio", "")));
+      }
+      results.put("streamThreadTime" + suffix, threadTime);
       List<DecisionWatch.Seen> seen = watch.seen();
       double seconds = (seen.get(seen.size() - 1).visibleNanos() - runningNanos) / 1e9;
       double rate = messages / seconds;
       Set<String> ids = watch.decisionIds();
       boolean matches = ids.equals(expected) && seen.size() == expected.size();
       log.printf("processor %s: %d messages in %.2f s (RUNNING to last decision), %.0f msg/s; decisions %s the"
-          + " replay's%n", guarantee, messages, seconds, rate, matches ? "equal" : "DIFFER FROM");
+          + " replay's; stream thread time %s%n", guarantee, messages, seconds, rate, matches ? "equal" : "DIFFER FROM",
+          threadTime);
       results.put("processorRate" + suffix, round(rate));
       results.put("decisionsMatchReplay" + suffix, matches);
       if (measureFootprint) {
