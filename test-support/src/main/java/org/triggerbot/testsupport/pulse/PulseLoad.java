@@ -104,19 +104,9 @@ public final class PulseLoad {
 
   /** {@code PulseLoad [--seed N] [--pushes N] [--jobs N]}: the load as JSON Lines on standard output. */
   public static void main(String[] args) throws IOException {
-    long seed = 1;
-    int pushes = 20;
-    int jobs = 130;
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      switch (args[i]) {
-        case "--seed" -> seed = Long.parseLong(args[i + 1]);
-        case "--pushes" -> pushes = Integer.parseInt(args[i + 1]);
-        case "--jobs" -> jobs = Integer.parseInt(args[i + 1]);
-        default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (--seed, --pushes, --jobs)");
-      }
-    }
+    FeedArgs feed = FeedArgs.parse(args, new FeedArgs(1, 20, 130));
     Writer out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
-    of(seed, pushes, jobs).write(out);
+    of(feed.seed(), feed.pushes(), feed.jobs()).write(out);
   }
 
   private PulseJson job(Event e) {

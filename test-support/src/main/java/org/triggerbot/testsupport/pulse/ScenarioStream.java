@@ -19,21 +19,11 @@ public final class ScenarioStream {
    * file and the replay benchmark's input.
    */
   public static void main(String[] args) {
-    long seed = 1;
-    int pushes = 3;
-    int jobs = 8;
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      switch (args[i]) {
-        case "--seed" -> seed = Long.parseLong(args[i + 1]);
-        case "--pushes" -> pushes = Integer.parseInt(args[i + 1]);
-        case "--jobs" -> jobs = Integer.parseInt(args[i + 1]);
-        default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (--seed, --pushes, --jobs)");
-      }
-    }
+    FeedArgs feed = FeedArgs.parse(args, new FeedArgs(1, 3, 8));
     java.io.PrintStream out = new java.io.PrintStream(
         new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16), false,
         java.nio.charset.StandardCharsets.UTF_8);
-    for (String line : generate(seed, pushes, jobs)) {
+    for (String line : generate(feed.seed(), feed.pushes(), feed.jobs())) {
       out.println(line);
     }
     out.flush();
