@@ -392,7 +392,8 @@ public final class Bench {
             .filter(s -> s.timestamp() >= measureFrom && s.timestamp() <= measureTo)
             .mapToLong(s -> s.visibleMillis() - s.timestamp()).sorted().toArray();
         if (latencies.length == 0) {
-          throw new IllegalStateException("no decision at " + rate + " msg/s:\n" + processor.logTail());
+          throw new IllegalStateException("no decision in the " + options.latencySeconds() + " s measured at " + rate
+              + " msg/s (a longer --latency-seconds gives more); processor log:\n" + processor.logTail());
         }
         Map<String, Object> run = new LinkedHashMap<>();
         run.put("rate", rate);
