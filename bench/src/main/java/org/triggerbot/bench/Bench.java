@@ -294,10 +294,15 @@ public final class Bench {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // polling a remote state, not a test's sleep
       }
       long runningNanos = System.nanoTime();
+      long cpuAtRunning = processor.cpuMillis();
       Await.until("all " + expected.size() + " decisions of " + appId, deadline, () -> {
         check(processor);
         return watch.count() >= expected.size();
       });
+      long cpuAtEnd = processor.cpuMillis();
+      if (cpuAtRunning >= 0 && cpuAtEnd >= 0) {
+        results.put("processorCpuMicrosPerMessage" + suffix, round((cpuAtEnd - cpuAtRunning) * 1000.0 / messages));
+      }
       // Where the stream thread's time went (Kafka Streams' own thread metrics, over its recent window).
       Map<String, Double> threadTime = new LinkedHashMap<>();
       for (String part : List.of("poll", "process", "commit", "punctuate")) {
@@ -309,9 +314,9 @@ public final class Bench {
       double rate = messages / seconds;
       Set<String> ids = watch.decisionIds();
       boolean matches = ids.equals(expected) && seen.size() == expected.size();
-      log.printf("processor %s: %d messages in %.2f s (RUNNING to last decision), %.0f msg/s; decisions %s the"
-          + " replay's; stream thread time %s%n", guarantee, messages, seconds, rate, matches ? "equal" : "DIFFER FROM",
-          threadTime);
+      log.printf("processor %s: %d messages in %.2f s (RUNNING to last decision), %.0f msg/s, processor CPU %s us"
+          + "/message; decisions %s the replay's; stream thread time %s%n", guarantee, messages, seconds, rate,
+          results.get("processorCpuMicrosPerMessage" + suffix), matches ? "equal" : "DIFFER FROM", threadTime);
       results.put("processorRate" + suffix, round(rate));
       results.put("decisionsMatchReplay" + suffix, matches);
       if (measureFootprint) {
@@ -442,6 +447,8 @@ public final class Bench {
         + results.get("ratioEos"));
     row(out, "processor at_least_once (msg/s)", results.get("processorRateAlos") + "  ratio "
         + results.get("ratioAlos"));
+    row(out, "processor CPU per message, EOS / ALOS (us)", results.get("processorCpuMicrosPerMessageEos") + " / "
+        + results.get("processorCpuMicrosPerMessageAlos"));
     row(out, "decisions equal the replay's (EOS, ALOS)", results.get("decisionsMatchReplayEos") + ", "
         + results.get("decisionsMatchReplayAlos"));
     for (Object o : (List<?>) results.get("latency")) {
