@@ -83,15 +83,11 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
 
       @Override
       public Set<StoreBuilder<?>> stores() {
-        // A push's state is rewritten by every event of the push, a builder's by each of its events: cached,
-        // the writes between two commits reach RocksDB and the changelog once per key instead of once per event
-        // (flushed before every commit, so exactly-once is unchanged). Seen-events keys are each written once, so
-        // a cache would only add work there.
         return Set.of(
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.PUSHES),
-                Serdes.String(), AvroSerde.of(PushState.class)).withCachingEnabled(),
+                Serdes.String(), AvroSerde.of(PushState.class)),
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.BUILDERS),
-                Serdes.String(), AvroSerde.of(BuilderState.class)).withCachingEnabled(),
+                Serdes.String(), AvroSerde.of(BuilderState.class)),
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.SEEN_EVENTS),
                 Serdes.String(), Serdes.Long()),
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.GLOBAL_TRIGGERS),
