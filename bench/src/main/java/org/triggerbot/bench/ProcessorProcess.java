@@ -124,6 +124,20 @@ final class ProcessorProcess implements AutoCloseable {
     }
   }
 
+  /** The JVM's resident memory (heap, RocksDB's native memory, everything), from {@code /proc}; -1 elsewhere. */
+  long residentBytes() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(jvm.pid()), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+      return -1;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
   /** Linux's USER_HZ, 100 on every mainstream architecture. */
   private static final long CLOCK_TICKS_PER_SECOND = 100;
 

@@ -26,7 +26,8 @@ class BenchSmokeTest {
     assertEquals(0, exit);
     JsonNode results = new ObjectMapper().readTree(output.toFile());
     for (String key : List.of("rawConsumerRate", "processorRateEos", "processorRateAlos", "ratioEos", "latencyP50Ms",
-        "latencyP95Ms", "latencyP99Ms", "replayRate", "messageBytesMedian", "heapUsedAfterGcBytes", "stateDirBytes")) {
+        "latencyP95Ms", "latencyP99Ms", "replayRate", "messageBytesMedian", "heapUsedAfterGcBytes",
+        "processorResidentBytes", "stateDirBytes", "processorCpuMicrosPerMessageEos")) {
       assertTrue(results.path(key).isNumber(), key + " in " + results);
     }
     assertTrue(results.get("decisions").asInt() > 0, results.toString());
