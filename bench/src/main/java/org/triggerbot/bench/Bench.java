@@ -35,6 +35,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.triggerbot.processor.app.PolicyConfig;
+import org.triggerbot.processor.policy.PolicySettings;
+import org.triggerbot.processor.pulse.ParseOutcome;
+import org.triggerbot.processor.pulse.PulseParser;
 import org.triggerbot.processor.replay.Replay;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.Topic;
@@ -122,6 +125,7 @@ public final class Bench {
     log.printf("load: %d messages, %d pushes x %d test jobs, body median %d B%n", load.size(), options.pushes(),
         options.jobs(), sizes[sizes.length / 2]);
 
+    parser(feed);
     Set<String> expected = replay(feed);
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       createTopics(kafka);
@@ -152,6 +156,38 @@ public final class Bench {
       }
     }
     return sizes;
+  }
+
+  /**
+   * The Pulse parser alone, in this JVM, over (up to 20,000 of) the load's bodies: microseconds per body, the
+   * median of five rounds after three of warm-up. The one stage of the processor that reads the bodies' bytes.
+   */
+  private void parser(Path feed) throws IOException {
+    List<byte[]> bodies = new ArrayList<>();
+    try (BufferedReader in = Files.newBufferedReader(feed, StandardCharsets.UTF_8)) {
+      String line;
+      while (bodies.size() < 20_000 && (line = in.readLine()) != null) {
+        bodies.add(line.getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    PolicySettings policy = PolicyConfig.parse(Map.of());
+    PulseParser parser = new PulseParser(policy.branches(), policy.pulseMaxBytes());
+    double[] rounds = new double[8];
+    long accepted = 0;
+    for (int round = 0; round < rounds.length; round++) {
+      long start = System.nanoTime();
+      for (byte[] body : bodies) {
+        if (parser.parse(body) instanceof ParseOutcome.Accepted) {
+          accepted++;
+        }
+      }
+      rounds[round] = (System.nanoTime() - start) / 1000.0 / bodies.size();
+    }
+    double[] measured = Arrays.copyOfRange(rounds, 3, rounds.length);
+    Arrays.sort(measured);
+    results.put("parserMicrosPerMessage", Math.round(measured[measured.length / 2] * 10) / 10.0);
+    log.printf("parser: %.1f us/body (median of 5 rounds over %d bodies, %d accepted a round)%n",
+        measured[measured.length / 2], bodies.size(), accepted / rounds.length);
   }
 
   /** The offline replay's rate, and its decision ids: what the live runs must reproduce. */
@@ -463,6 +499,7 @@ public final class Bench {
           + run.get("p95Ms") + " / " + run.get("p99Ms") + "  (" + run.get("decisions") + " decisions)");
     }
     row(out, "replay (lines/s)", results.get("replayRate"));
+    row(out, "parser alone (us per message)", results.get("parserMicrosPerMessage"));
     row(out, "processor heap after GC, " + options.pushes() + " pushes (MB)",
         ((Number) results.get("heapUsedAfterGcBytes")).longValue() >> 20);
     row(out, "processor resident memory (MB)", ((Number) results.get("processorResidentBytes")).longValue() >> 20);

@@ -27,7 +27,8 @@ class BenchSmokeTest {
     JsonNode results = new ObjectMapper().readTree(output.toFile());
     for (String key : List.of("rawConsumerRate", "processorRateEos", "processorRateAlos", "ratioEos", "latencyP50Ms",
         "latencyP95Ms", "latencyP99Ms", "replayRate", "messageBytesMedian", "heapUsedAfterGcBytes",
-        "processorResidentBytes", "stateDirBytes", "processorCpuMicrosPerMessageEos")) {
+        "processorResidentBytes", "stateDirBytes", "processorCpuMicrosPerMessageEos",
+        "parserMicrosPerMessage")) {
       assertTrue(results.path(key).isNumber(), key + " in " + results);
     }
     assertTrue(results.get("decisions").asInt() > 0, results.toString());
