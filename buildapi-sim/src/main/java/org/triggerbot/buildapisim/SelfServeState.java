@@ -19,8 +19,8 @@ import java.util.Set;
  * The builds and build requests the simulator knows, and the JSON shapes buildapi gave them.
  *
  * <p>Shapes follow buildapi's {@code buildFromRow}/{@code requestFromRow} (mozilla-releng/build-buildapi
- * {@code buildapi/model/builds.py}) and the captured response in the shared fixtures: a build item has
- * {@code build_id}, {@code status}, {@code branch}, {@code buildername}, {@code claimed_by_name},
+ * {@code buildapi/model/builds.py}) and the captured response in the project's {@code fixtures/buildapi-samples}:
+ * a build item has {@code build_id}, {@code status}, {@code branch}, {@code buildername}, {@code claimed_by_name},
  * {@code buildnumber}, {@code starttime}, {@code requests}, {@code endtime}, {@code revision}; a pending
  * request item is a bare request ({@code request_id}, {@code buildername}, {@code branch}, {@code revision},
  * {@code submittime}, {@code complete}, {@code complete_at}, {@code priority}, {@code claimed_at},

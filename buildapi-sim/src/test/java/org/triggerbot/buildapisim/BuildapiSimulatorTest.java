@@ -25,12 +25,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.triggerbot.buildapisim.BuildapiSimulator.RecordedRequest;
+import org.triggerbot.testsupport.Fixtures;
 
 /** The endpoints, their statuses and bodies, authentication, encoding and the request log, over real HTTP. */
 class BuildapiSimulatorTest {
 
     private static final Path FIXTURE =
-            Path.of("../../shared/fixtures/buildapi-samples/selfserve-rev-try-146071751b1e-response.json");
+            Fixtures.buildapiSamples().resolve("selfserve-rev-try-146071751b1e-response.json");
 
     private static final String REV = "146071751b1e5d16b87786f6e60485222c28c202";
     private static final String SHORT_REV = "146071751b1e";
@@ -59,8 +60,7 @@ class BuildapiSimulatorTest {
     @Test
     void aBuildItemHasTheFieldsOfTheCapturedSelfServeResponse() throws IOException {
         if (!Files.isRegularFile(FIXTURE)) {
-            fail("fixture missing: " + FIXTURE.toAbsolutePath().normalize()
-                    + " (expected /work/shared/fixtures/buildapi-samples, relative to the buildapi-sim module)");
+            fail("fixture missing: " + FIXTURE + " (expected in the project's fixtures/buildapi-samples)");
         }
         JsonNode captured = SimClient.JSON.readTree(FIXTURE.toFile()).get(0);
         long buildId = sim.addBuild("try", REV, BUILDER, 0);

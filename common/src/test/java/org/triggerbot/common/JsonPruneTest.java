@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.triggerbot.testsupport.Fixtures;
 
 class JsonPruneTest {
 
@@ -104,7 +105,7 @@ class JsonPruneTest {
 
   @Test
   void everyFixtureGivesTheFullTreeWithoutTheSkippedFields() throws IOException {
-    Path fixtures = Path.of("..", "..", "shared", "fixtures", "pulse-samples");
+    Path fixtures = Fixtures.pulseSamples();
     JsonPrune metaAndBuild = JsonPrune.fields(Map.of("_meta", JsonPrune.whole(),
         "payload", JsonPrune.fields(Map.of("build", JsonPrune.fields(Map.of(
             "properties", JsonPrune.whole(), "results", JsonPrune.whole()))))));

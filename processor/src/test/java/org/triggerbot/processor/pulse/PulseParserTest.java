@@ -33,6 +33,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.triggerbot.testsupport.Fixtures;
 import org.triggerbot.testsupport.pulse.PulseJson;
 import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
@@ -40,8 +41,8 @@ import org.triggerbot.processor.state.PushEvent;
 /** SPEC section 3: reading mozillapulse buildbot bodies, on the real samples and on crafted bad input. */
 class PulseParserTest {
 
-  /** Maven runs the tests with the module directory as working directory: /work/main/processor. */
-  private static final Path FIXTURES = Path.of("../../shared/fixtures/pulse-samples");
+  /** The project's fixtures/pulse-samples (real messages, MPL-2.0: see its SOURCES.md). */
+  private static final Path FIXTURES = Fixtures.pulseSamples();
   private static final Path BUILDBOT = FIXTURES.resolve("buildbot-exchange-build");
   private static final Path CAPTURES = BUILDBOT.resolve("treeherder-capture-2013-04-11");
   private static final Path THE_FINISHED = BUILDBOT.resolve(
@@ -56,8 +57,7 @@ class PulseParserTest {
 
   private static Path fixtures() {
     if (!Files.isDirectory(FIXTURES)) {
-      fail("fixtures folder missing: " + FIXTURES.toAbsolutePath().normalize()
-          + " (expected /work/shared/fixtures/pulse-samples, relative to the processor module directory)");
+      fail("fixtures folder missing: " + FIXTURES + " (expected the project's fixtures/pulse-samples)");
     }
     return FIXTURES;
   }

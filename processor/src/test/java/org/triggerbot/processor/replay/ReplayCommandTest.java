@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.triggerbot.testsupport.Fixtures;
 import org.triggerbot.testsupport.pulse.PulseJson;
 import org.triggerbot.testsupport.pulse.ScenarioStream;
 import org.triggerbot.processor.topology.TopologyHarness;
@@ -109,9 +110,9 @@ class ReplayCommandTest {
   @Test
   void readsRealFixtureMessages() throws Exception {
     // A real try capture from 2013, its log_uploaded routing key turned into finished with a failure.
-    Path fixture = Path.of("../../shared/fixtures/pulse-samples/buildbot-exchange-build/treeherder-capture-2013-04-11/"
+    Path fixture = Fixtures.pulseSamples().resolve("buildbot-exchange-build/treeherder-capture-2013-04-11/"
         + "36-build.try_xp-debug_test-mochitest-5.0.log_uploaded.json");
-    assertTrue(Files.isReadable(fixture), "fixture missing: " + fixture.toAbsolutePath());
+    assertTrue(Files.isReadable(fixture), "fixture missing: " + fixture);
     JsonNode message = MAPPER.readTree(fixture.toFile());
     ((com.fasterxml.jackson.databind.node.ObjectNode) message.get("_meta"))
         .put("routing_key", "build.try_xp-debug_test-mochitest-5.0.finished");

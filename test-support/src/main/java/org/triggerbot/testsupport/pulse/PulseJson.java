@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 
 /**
- * Builds buildbot Pulse message bodies in the real mozillapulse shape (see the fixtures under
- * {@code shared/fixtures/pulse-samples}), for scenario tests: one job, then {@code .started()} or
+ * Builds buildbot Pulse message bodies in the real mozillapulse shape (see the project's
+ * {@code fixtures/pulse-samples}), for scenario tests: one job, then {@code .started()} or
  * {@code .finished(result)}.
  */
 public final class PulseJson {
@@ -66,8 +66,9 @@ public final class PulseJson {
 
   /**
    * Also writes what real buildbot messages carry besides the fields triggerbot reads: the build's steps, times,
-   * slave, blame and the ~20 other properties, so bodies weigh what the captures in {@code shared/fixtures} weigh
-   * (a started message ~2 KB, finished and log_uploaded ~5-8 KB). For benchmarks: parsing cost grows with size.
+   * slave, blame and the ~20 other properties, so bodies weigh what the captures in the project's
+   * {@code fixtures/pulse-samples} weigh (a started message ~2 KB, finished and log_uploaded ~5-8 KB). For
+   * benchmarks: parsing cost grows with size.
    */
   public PulseJson full(boolean f) { this.full = f; return this; }
 
