@@ -47,6 +47,9 @@ public final class PolicyConfig extends AbstractConfig {
   public static final String BUILDERS_HIDDEN = "builders.hidden";
   public static final String PUSH_TTL = "push.ttl";
   public static final String PULSE_MAX_BYTES = "pulse.max.bytes";
+  public static final String CONFIRM_PASSES = "confirm.passes";
+  public static final String CONFIRM_FAILURES = "confirm.failures";
+  public static final String CONFIRM_MAX_RETRIGGERS = "confirm.max.retriggers";
 
   private static final ConfigDef.Validator BOOLEAN = ConfigDef.ValidString.in("true", "false");
 
@@ -86,7 +89,14 @@ public final class PolicyConfig extends AbstractConfig {
         .define(PUSH_TTL, Type.STRING, "P14D", ConfigSources.duration(), Importance.MEDIUM,
             "A push not seen for this long (event time) is forgotten; java.time.Duration syntax.")
         .define(PULSE_MAX_BYTES, Type.LONG, 1_048_576L, Range.atLeast(1), Importance.LOW,
-            "Pulse bodies larger than this many bytes are rejected.");
+            "Pulse bodies larger than this many bytes are rejected.")
+        .define(CONFIRM_PASSES, Type.INT, 1, Range.atLeast(1), Importance.HIGH,
+            "Passed runs (and at least as many as failed runs) that make a failing builder INTERMITTENT (SPEC 4.1).")
+        .define(CONFIRM_FAILURES, Type.INT, 3, Range.atLeast(1), Importance.HIGH,
+            "Failed runs that make a builder CONSISTENT_FAILURE when it is not INTERMITTENT (SPEC 4.1).")
+        .define(CONFIRM_MAX_RETRIGGERS, Type.INT, 3, Range.atLeast(1), Importance.HIGH,
+            "Counted failure-retrigger decisions per builder: the first (rule 4) plus confirmations (rule 4b). "
+                + "1 turns confirmation retriggers off; with confirm.failures=2 that is trigger-bot 2015's policy.");
   }
 
   public PolicyConfig(Map<String, ?> values) {
@@ -149,7 +159,10 @@ public final class PolicyConfig extends AbstractConfig {
         BUILDERS_DENY + "=" + sorted(deny),
         BUILDERS_HIDDEN + "=" + sorted(hidden),
         PUSH_TTL + "=" + ttl,
-        PULSE_MAX_BYTES + "=" + getLong(PULSE_MAX_BYTES));
+        PULSE_MAX_BYTES + "=" + getLong(PULSE_MAX_BYTES),
+        CONFIRM_PASSES + "=" + getInt(CONFIRM_PASSES),
+        CONFIRM_FAILURES + "=" + getInt(CONFIRM_FAILURES),
+        CONFIRM_MAX_RETRIGGERS + "=" + getInt(CONFIRM_MAX_RETRIGGERS));
     return new PolicySettings(
         branches,
         bool(REQUIRE_TRY_SYNTAX),
@@ -167,6 +180,9 @@ public final class PolicyConfig extends AbstractConfig {
         hidden,
         ttl,
         getLong(PULSE_MAX_BYTES),
+        getInt(CONFIRM_PASSES),
+        getInt(CONFIRM_FAILURES),
+        getInt(CONFIRM_MAX_RETRIGGERS),
         fingerprint(canonical));
   }
 

@@ -2,12 +2,18 @@ package org.triggerbot.processor.policy;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
 import org.triggerbot.processor.state.BuilderState;
+import org.triggerbot.processor.state.DecisionNote;
 import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
 import org.triggerbot.processor.state.PushState;
+import org.triggerbot.schemas.BuilderClassification;
 import org.triggerbot.schemas.DecisionReason;
+import org.triggerbot.schemas.VerdictState;
 
 /**
  * The retrigger policy of SPEC section 4, as a plain object: no Kafka, no clock, no I/O. The caller (the
@@ -50,16 +56,21 @@ public final class Policy {
 
   /** State of a push whose first (valid, non-duplicate) message has event time {@code eventTime}. */
   public static PushState newPush(long eventTime) {
-    return PushState.newBuilder().setLifeStart(eventTime).setLastSeen(eventTime).build();
+    return PushState.newBuilder().setLifeStart(eventTime).setLastSeen(eventTime).setTestBuilders(new HashMap<>())
+        .build();
   }
 
-  /** What {@link #apply} returns: the builder's state after the message, and the decision if it was evaluated. */
-  public record Applied(BuilderState builder, Decision decision) {}
+  /**
+   * What {@link #apply} returns: the builder's state after the message, the decision if it was evaluated, and
+   * whether the push's verdict (a test builder's classification, or the push's state) changed with it.
+   */
+  public record Applied(BuilderState builder, Decision decision, boolean verdictChanged) {}
 
   /**
    * Applies one valid, non-duplicate message to its push: adds the builder to the push, reads the try line and
-   * the pusher, records the run, then evaluates the event if it is a trigger candidate. Mutates {@code push};
-   * returns the builder's new state (a new object when {@code builder} is null).
+   * the pusher, records the run, evaluates the event if it is a trigger candidate (rules 3, 4 and 4b), then
+   * classifies the builder and updates the push's verdict (SPEC 4.1). Mutates {@code push}; returns the
+   * builder's new state (a new object when {@code builder} is null).
    *
    * @param window the global trigger window; a counted decision is recorded in it under {@code decisionId}
    */
@@ -67,8 +78,9 @@ public final class Policy {
     long t = event.getEventTime();
     push.setLastSeen(Math.max(push.getLastSeen(), t));
     if (builder == null) {
-      builder = BuilderState.newBuilder().setTestJob(event.getTestJob()).setRuns(new HashMap<>()).build();
       push.setBuildersSeen(push.getBuildersSeen() + 1);
+      builder = BuilderState.newBuilder().setTestJob(event.getTestJob()).setRuns(new HashMap<>())
+          .setDecisions(new ArrayList<>()).setOrder(push.getBuildersSeen()).build();
     }
     if (!push.getTryLineSeen()) {
       TryOptions options = TryOptions.fromComments(event.getComments(), settings.requestedLimit());
@@ -91,19 +103,58 @@ public final class Policy {
       builder.getRuns().put(Long.toString(event.getBuildNumber()), event.getResult());
     }
     if (!event.getTestJob()) {
-      return new Applied(builder, null);
+      return new Applied(builder, null, false);
     }
 
+    // Judged with the finishing run counted, before this event's own decision.
+    boolean inConfirmation = inConfirmation(builder);
     Decision decision = null;
     if (event.getEvent() == EventKind.STARTED) {
       int requested = requestedCount(push, event.getBuilder());
       if (firstStart && requested > 0) {
-        decision = decide(TriggerKind.REQUESTED, requested, push, builder, event, window, decisionId);
+        decision = decide(TriggerKind.REQUESTED, requested, inConfirmation, push, builder, event, window, decisionId);
       }
-    } else if (isFailure(event.getResult())) {
-      decision = decide(TriggerKind.FAILURE, settings.retryCount(), push, builder, event, window, decisionId);
+    } else if (isFailure(event.getResult()) || inConfirmation) {
+      decision = decide(TriggerKind.FAILURE, settings.retryCount(), inConfirmation, push, builder, event, window,
+          decisionId);
     }
-    return new Applied(builder, decision);
+    return new Applied(builder, decision, reclassify(push, builder, t));
+  }
+
+  /**
+   * Rule 4b: the builder has at least one and fewer than {@code confirm.max.retriggers} counted failure-retrigger
+   * decisions, no counted requested one, none of its triggered runs outstanding, and is still UNCONFIRMED.
+   */
+  boolean inConfirmation(BuilderState builder) {
+    return builder.getFailureTriggers() >= 1
+        && builder.getFailureTriggers() < settings.confirmMaxRetriggers()
+        && !builder.getRequestedTriggered()
+        && !Verdicts.outstanding(builder)
+        && Verdicts.classify(builder, settings) == BuilderClassification.UNCONFIRMED;
+  }
+
+  /**
+   * Classifies a test builder after its message and keeps the push's count of builders per classification, so
+   * that the push's verdict needs no scan of its builders. A builder new to the push counts as a change (it
+   * enters the verdict). Answers whether the builder's classification or the push's verdict changed.
+   */
+  private boolean reclassify(PushState push, BuilderState builder, long eventTime) {
+    String before = builder.getClassification();
+    String after = Verdicts.classify(builder, settings).name();
+    builder.setClassification(after);
+    Map<String, Integer> counts = push.getTestBuilders();
+    if (before != null) {
+      counts.merge(before, -1, Integer::sum);
+    }
+    counts.merge(after, 1, Integer::sum);
+    VerdictState verdict = Verdicts.pushVerdict(counts);
+    String state = verdict == null ? null : verdict.name();
+    boolean changed = !after.equals(before) || !Objects.equals(state, push.getVerdict());
+    if (changed) {
+      push.setVerdict(state);
+      push.setVerdictUpdatedAt(eventTime);
+    }
+    return changed;
   }
 
   /** Rule 3: {@code --rebuild-talos N} for talos builders when N > 0, else {@code --rebuild N}. */
@@ -119,27 +170,43 @@ public final class Policy {
     return result != null && (result == 1 || result == 2);
   }
 
-  private Decision decide(TriggerKind kind, int count, PushState push, BuilderState builder, PushEvent event,
-                          GlobalWindow window, String decisionId) {
+  private Decision decide(TriggerKind kind, int count, boolean inConfirmation, PushState push, BuilderState builder,
+                          PushEvent event, GlobalWindow window, String decisionId) {
     int f = push.getFailureTriggered();
     int j = push.getBuildersSeen();
-    DecisionReason reason = reason(kind, count, push, builder, event, window);
+    DecisionReason reason = reason(kind, count, inConfirmation, push, builder, event, window);
     Decision decision = new Decision(kind, reason, count, f, j, budgetLimit(j));
     if (decision.counts()) {
       builder.setTriggered(true);
       if (kind == TriggerKind.FAILURE) {
-        push.setFailureTriggered(f + 1);
+        if (builder.getFailureTriggers() == 0) {
+          push.setFailureTriggered(f + 1); // f counts builders, once, at their first counted failure decision
+        }
+        builder.setFailureTriggers(builder.getFailureTriggers() + 1);
+      } else {
+        builder.setRequestedTriggered(true);
       }
       if (decision.issuesJobs()) {
         builder.setJobsIssued(builder.getJobsIssued() + count);
       }
       window.record(kind, event.getEventTime(), decisionId, count);
     }
+    builder.getDecisions().add(DecisionNote.newBuilder()
+        .setDecisionId(decisionId)
+        .setEvent(event.getEvent())
+        .setBuildNumber(event.getBuildNumber())
+        .setResult(event.getResult())
+        .setReason(reason.name())
+        .setCount(count)
+        .setFailuresOnPush(f)
+        .setJobsOnPush(j)
+        .setEventTime(event.getEventTime())
+        .build());
     return decision;
   }
 
-  private DecisionReason reason(TriggerKind kind, int count, PushState push, BuilderState builder, PushEvent event,
-                                GlobalWindow window) {
+  private DecisionReason reason(TriggerKind kind, int count, boolean inConfirmation, PushState push,
+                                BuilderState builder, PushEvent event, GlobalWindow window) {
     boolean failure = kind == TriggerKind.FAILURE;
     String pusher = push.getPusher();
     String name = event.getBuilder();
@@ -155,7 +222,7 @@ public final class Policy {
     if (failure && push.getRebuild() > 0) {
       return DecisionReason.SKIP_REQUESTED_PUSH;
     }
-    if (builder.getTriggered()) {
+    if (builder.getTriggered() && !inConfirmation) {
       return DecisionReason.SKIP_ALREADY_TRIGGERED;
     }
     if (settings.buildersDeny().stream().anyMatch(p -> p.matcher(name).find())) {
@@ -164,7 +231,9 @@ public final class Policy {
     if (settings.buildersHidden().contains(name)) {
       return DecisionReason.SKIP_HIDDEN_BUILDER;
     }
-    if (failure && pushBudgetRefuses(push.getFailureTriggered(), push.getBuildersSeen())) {
+    // The budget admits builders; an admitted builder's confirmations are bounded by confirm.max.retriggers.
+    if (failure && builder.getFailureTriggers() == 0
+        && pushBudgetRefuses(push.getFailureTriggered(), push.getBuildersSeen())) {
       return DecisionReason.SKIP_PUSH_BUDGET;
     }
     if (!settings.triggeringEnabled()) {

@@ -28,6 +28,9 @@ public record PolicySettings(
     Set<String> buildersHidden,
     Duration pushTtl,
     long pulseMaxBytes,
+    int confirmPasses,
+    int confirmFailures,
+    int confirmMaxRetriggers,
     String version) {
 
   public PolicySettings {
@@ -39,5 +42,12 @@ public record PolicySettings(
     Objects.requireNonNull(budgetRatio, "budgetRatio");
     Objects.requireNonNull(pushTtl, "pushTtl");
     Objects.requireNonNull(version, "version");
+  }
+
+  /** The same policy with other global hourly limits (and the same version: a share of the same policy). */
+  public PolicySettings withGlobalLimits(long maxFailurePerHour, long maxRequestedPerHour) {
+    return new PolicySettings(branches, requireTrySyntax, retryCount, requestedLimit, budgetFloor, budgetRatio,
+        maxFailurePerHour, maxRequestedPerHour, triggeringEnabled, dryRun, triggerUsers, ignoreUsers, buildersDeny,
+        buildersHidden, pushTtl, pulseMaxBytes, confirmPasses, confirmFailures, confirmMaxRetriggers, version);
   }
 }

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -26,20 +27,25 @@ import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 import org.triggerbot.processor.policy.Decision;
 import org.triggerbot.processor.policy.Policy;
+import org.triggerbot.processor.policy.Verdicts;
 import org.triggerbot.processor.state.BuilderState;
 import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
 import org.triggerbot.processor.state.PushState;
 import org.triggerbot.schemas.AvroSerde;
+import org.triggerbot.schemas.BuilderVerdict;
 import org.triggerbot.schemas.DecisionReason;
 import org.triggerbot.schemas.JobEvent;
+import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerDecision;
+import org.triggerbot.schemas.VerdictState;
 
 /**
  * The stateful core: applies the {@link Policy} to each event of a push (records arrive keyed by
- * {@code branch/revision}, so one task owns a push) and forwards one {@code TriggerDecision} per evaluated event
- * plus one {@code TriggerCommand} per real trigger.
+ * {@code branch/revision}, so one task owns a push) and forwards one {@code TriggerDecision} per evaluated event,
+ * one {@code TriggerCommand} per real trigger, and the push's {@code PushVerdict} whenever a test builder's
+ * classification or the push's verdict changed (SPEC 4.1).
  *
  * <p>State lives only in the four changelogged stores of {@link StoreNames}; a restart resumes exactly. A
  * stream-time punctuator deletes pushes whose TTL passed more than {@link #SWEEP_GRACE} ago, and global-window
@@ -140,9 +146,17 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
     builders.put(builderKey, applied.builder());
 
     Decision d = applied.decision();
-    if (d == null) {
-      return;
+    if (d != null) {
+      forwardDecision(d, event, push, pushKey, builderKey, decisionId);
     }
+    if (applied.verdictChanged()) {
+      forwardVerdict(event, push, pushKey);
+    }
+  }
+
+  private void forwardDecision(Decision d, PushEvent event, PushState push, String pushKey, String builderKey,
+                               String decisionId) {
+    long t = event.getEventTime();
     decisionSensors.get(d.reason()).record();
     TriggerDecision decision = TriggerDecision.newBuilder()
         .setDecisionId(decisionId)
@@ -176,6 +190,37 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
       context.forward(new Record<String, SpecificRecord>(builderKey, command, t));
     }
   }
+
+  /**
+   * The push's verdict with every test builder, in order of first appearance. Read from the store (this
+   * message's builder was just written there), so only a change of verdict pays for the scan of the push's
+   * builders, not every message.
+   */
+  private void forwardVerdict(PushEvent event, PushState push, String pushKey) {
+    List<BuilderEntry> entries = new ArrayList<>();
+    String prefix = Keys.prefix(pushKey);
+    try (KeyValueIterator<String, BuilderState> it = builders.prefixScan(prefix, new StringSerializer())) {
+      while (it.hasNext()) {
+        KeyValue<String, BuilderState> kv = it.next();
+        if (kv.value.getTestJob() && kv.value.getClassification() != null) {
+          entries.add(new BuilderEntry(kv.value.getOrder(), kv.key.substring(prefix.length()), kv.value));
+        }
+      }
+    }
+    entries.sort(Comparator.comparingInt(BuilderEntry::order));
+    List<BuilderVerdict> verdicts = new ArrayList<>(entries.size());
+    entries.forEach(e -> verdicts.add(Verdicts.builderVerdict(e.name(), e.state())));
+    PushVerdict verdict = PushVerdict.newBuilder()
+        .setBranch(event.getBranch())
+        .setRevision(event.getRevision())
+        .setState(VerdictState.valueOf(push.getVerdict()))
+        .setBuilders(verdicts)
+        .setUpdatedAt(Instant.ofEpochMilli(push.getVerdictUpdatedAt()))
+        .build();
+    context.forward(new Record<String, SpecificRecord>(pushKey, verdict, event.getEventTime()));
+  }
+
+  private record BuilderEntry(int order, String name, BuilderState state) {}
 
   /** The operation name of a reason's sensor: {@code decision-} and the reason in kebab case. */
   static String sensorName(DecisionReason reason) {

@@ -17,6 +17,7 @@ import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.PulseParser;
 import org.triggerbot.processor.state.PushEvent;
 import org.triggerbot.schemas.AvroSerde;
+import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.RejectedMessage;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
@@ -29,7 +30,8 @@ import org.triggerbot.schemas.TriggerDecision;
  * <pre>
  * pulse.raw ─ parse-pulse ─┬─ rejected ─────────────────────────────────────────► pulse.rejected
  *                          └─ accepted ─ key-by-push ─ [by-push repartition] ─ decide ─┬─► trigger.decisions
- *                                                                                      └─► trigger.commands
+ *                                                                                      ├─► trigger.commands
+ *                                                                                      └─► push.verdicts
  * </pre>
  *
  * Every processor, store and internal topic is named, so names (and changelog topics) are stable across
@@ -81,6 +83,10 @@ public final class ProcessorTopology {
             .mapValues(v -> (TriggerCommand) v, Named.as("as-command"))
             .to(Topics.TRIGGER_COMMANDS.name(), produced(Topics.TRIGGER_COMMANDS, "trigger-commands-sink")),
             "commands"))
+        .branch((k, v) -> v instanceof PushVerdict, Branched.withConsumer(s -> s
+            .mapValues(v -> (PushVerdict) v, Named.as("as-verdict"))
+            .to(Topics.PUSH_VERDICTS.name(), produced(Topics.PUSH_VERDICTS, "push-verdicts-sink")),
+            "verdicts"))
         .noDefaultBranch();
 
     return builder.build();
@@ -91,10 +97,7 @@ public final class ProcessorTopology {
     if (partitions == 1) {
       return p;
     }
-    return new PolicySettings(p.branches(), p.requireTrySyntax(), p.retryCount(), p.requestedLimit(), p.budgetFloor(),
-        p.budgetRatio(), p.maxFailureTriggersPerHour() / partitions, p.maxRequestedTriggersPerHour() / partitions,
-        p.triggeringEnabled(), p.dryRun(), p.triggerUsers(), p.ignoreUsers(), p.buildersDeny(), p.buildersHidden(),
-        p.pushTtl(), p.pulseMaxBytes(), p.version());
+    return p.withGlobalLimits(p.maxFailureTriggersPerHour() / partitions, p.maxRequestedTriggersPerHour() / partitions);
   }
 
   private static <V> Produced<String, V> produced(Topic<String, V> topic, String name) {

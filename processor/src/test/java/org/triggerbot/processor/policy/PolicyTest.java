@@ -42,9 +42,20 @@ class PolicyTest {
 
   // --- fixtures ----------------------------------------------------------------------------------------------
 
+  /**
+   * The policy of these tests: trigger-bot 2015's single retrigger ({@code confirm.failures=2
+   * confirm.max.retriggers=1}, under which SPEC rule 4b never applies) plus {@code keyValues}. Every test here
+   * predates confirmation retriggers and must decide exactly as before under it; {@link ConfirmationTest} covers
+   * rule 4b and the verdicts under the defaults.
+   */
   private static PolicySettings settings(String... keyValues) {
-    return PolicyConfig.fromAssignments(List.of(keyValues));
+    List<String> all = new ArrayList<>(LEGACY);
+    all.addAll(List.of(keyValues));
+    return PolicyConfig.fromAssignments(all);
   }
+
+  /** trigger-bot 2015's confirmation settings. */
+  static final List<String> LEGACY = List.of("confirm.failures=2", "confirm.max.retriggers=1");
 
   /** A {@link GlobalWindow} in a map, with exactly the interface's semantics. */
   static final class MemoryWindow implements GlobalWindow {
@@ -533,7 +544,7 @@ class PolicyTest {
       }
       if (on.contains(FailureRule.ALREADY_TRIGGERED)) {
         builder = BuilderState.newBuilder().setTestJob(true).setTriggered(true).setJobsIssued(1)
-            .setRuns(new HashMap<>()).build();
+            .setFailureTriggers(1).setRuns(new HashMap<>()).setDecisions(new ArrayList<>()).build();
       } else {
         builder = null;
       }

@@ -21,7 +21,12 @@ import org.triggerbot.schemas.JobEvent;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerDecision;
 
-/** Given these Pulse messages, expect these decisions: SPEC section 4 on the real topology. */
+/**
+ * Given these Pulse messages, expect these decisions: SPEC section 4 on the real topology, under trigger-bot
+ * 2015's single retrigger ({@code confirm.failures=2 confirm.max.retriggers=1}, see {@link #LEGACY}), with which
+ * every scenario here must decide exactly as it did before confirmation retriggers existed.
+ * {@link ConfirmationScenariosTest} covers rule 4b and the verdicts under the defaults.
+ */
 class DecisionScenariosTest {
 
   private static final String PUSH = "try/abcdef012345";
@@ -31,8 +36,13 @@ class DecisionScenariosTest {
 
   private TopologyHarness harness;
 
+  /** trigger-bot 2015's confirmation settings; a scenario's own keys come after them and may override them. */
+  static final List<String> LEGACY = List.of("confirm.failures=2", "confirm.max.retriggers=1");
+
   private TopologyHarness run(List<String> policy) {
-    harness = new TopologyHarness(policy, stateDir);
+    List<String> all = new ArrayList<>(LEGACY);
+    all.addAll(policy);
+    harness = new TopologyHarness(all, stateDir);
     return harness;
   }
 

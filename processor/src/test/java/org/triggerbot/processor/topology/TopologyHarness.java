@@ -18,6 +18,7 @@ import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.state.BuilderState;
 import org.triggerbot.processor.state.PushState;
 import org.triggerbot.schemas.PulseMessage;
+import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.RejectedMessage;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerCommand;
@@ -31,6 +32,7 @@ public final class TopologyHarness implements AutoCloseable {
   private final TestOutputTopic<String, TriggerDecision> decisions;
   private final TestOutputTopic<String, TriggerCommand> commands;
   private final TestOutputTopic<String, RejectedMessage> rejected;
+  private final TestOutputTopic<String, PushVerdict> verdicts;
 
   public TopologyHarness(List<String> policy, Path stateDir) {
     PolicySettings settings = PolicyConfig.fromAssignments(policy);
@@ -48,17 +50,19 @@ public final class TopologyHarness implements AutoCloseable {
         Topics.TRIGGER_COMMANDS.keySerde().deserializer(), Topics.TRIGGER_COMMANDS.valueSerde().deserializer());
     rejected = driver.createOutputTopic(Topics.PULSE_REJECTED.name(),
         Topics.PULSE_REJECTED.keySerde().deserializer(), Topics.PULSE_REJECTED.valueSerde().deserializer());
+    verdicts = driver.createOutputTopic(Topics.PUSH_VERDICTS.name(),
+        Topics.PUSH_VERDICTS.keySerde().deserializer(), Topics.PUSH_VERDICTS.valueSerde().deserializer());
   }
 
   /** What the offline replay of a stream decided: the uninterrupted run that live runs are compared with. */
   public record Replayed(List<TriggerDecision> decisions, List<TriggerCommand> commands,
-                         List<RejectedMessage> rejected) {}
+                         List<RejectedMessage> rejected, List<PushVerdict> verdicts) {}
 
   /** Pipes {@code bodies} through a fresh driver (state in {@code stateDir}) and answers everything it wrote. */
   public static Replayed replay(List<String> policy, Path stateDir, List<String> bodies) {
     try (TopologyHarness h = new TopologyHarness(policy, stateDir)) {
       h.pipe(bodies.toArray(String[]::new));
-      return new Replayed(h.decisions(), h.commands(), h.rejected());
+      return new Replayed(h.decisions(), h.commands(), h.rejected(), h.verdicts());
     }
   }
 
@@ -95,6 +99,14 @@ public final class TopologyHarness implements AutoCloseable {
 
   public List<TriggerCommand> commands() {
     return commands.readValuesToList();
+  }
+
+  public List<PushVerdict> verdicts() {
+    return verdicts.readValuesToList();
+  }
+
+  List<org.apache.kafka.streams.test.TestRecord<String, PushVerdict>> verdictRecords() {
+    return verdicts.readRecordsToList();
   }
 
   List<org.apache.kafka.streams.test.TestRecord<String, TriggerCommand>> commandRecords() {
