@@ -18,7 +18,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -171,6 +173,103 @@ class AdminServerTest {
     UncheckedIOException e = assertThrows(UncheckedIOException.class,
         () -> AdminServer.start("127.0.0.1", server.port(), registry, health::get));
     assertTrue(e.getMessage().contains(AdminServer.PORT), e.getMessage());
+  }
+
+  @Test
+  void mountedRoutesAnswerExactAndPrefixPathsWithTheirStatusTypeAndHeaders() throws Exception {
+    AtomicReference<AdminServer.Request> seen = new AtomicReference<>();
+    server = AdminServer.start("127.0.0.1", 0, registry, health::get, Map.of(
+        "/", request -> AdminServer.Response.html(200, "<p>index</p>"),
+        "/things", request -> AdminServer.Response.json(200, "{\"list\":true}".getBytes(StandardCharsets.UTF_8)),
+        "/things/*", request -> {
+          seen.set(request);
+          return AdminServer.Response.json(503, "{\"one\":true}".getBytes(StandardCharsets.UTF_8))
+              .withHeader("Retry-After", "2");
+        },
+        "/things/special/*", request -> AdminServer.Response.html(404, "special")));
+
+    HttpResponse<String> index = get("/");
+    assertEquals(200, index.statusCode());
+    assertEquals(AdminServer.HTML_TYPE, index.headers().firstValue("Content-Type").orElse(""));
+    assertEquals("no-store", index.headers().firstValue("Cache-Control").orElse(""));
+    assertEquals("<p>index</p>", index.body());
+    assertEquals("{\"list\":true}", get("/things").body(), "the exact pattern");
+
+    HttpResponse<String> one = send(HttpRequest.newBuilder(uri("/things/a%2Fb/c+d?x=1&y=%20"))
+        .header("X-Forwarded-Thing", "yes").GET());
+    assertEquals(503, one.statusCode());
+    assertEquals("2", one.headers().firstValue("Retry-After").orElse(""));
+    assertEquals("application/json", one.headers().firstValue("Content-Type").orElse(""));
+    assertEquals("no-store", one.headers().firstValue("Cache-Control").orElse(""));
+    assertEquals("GET", seen.get().method());
+    assertEquals("/things/a%2Fb/c+d", seen.get().rawPath(), "the path as sent, still encoded");
+    assertEquals("x=1&y=%20", seen.get().rawQuery());
+    assertEquals("yes", seen.get().header("x-forwarded-thing").orElse(""), "header names in any case");
+    assertTrue(seen.get().header("X-Absent").isEmpty());
+
+    assertEquals("special", get("/things/special/x").body(), "the longer prefix wins");
+    assertEquals(404, get("/elsewhere").statusCode(), "no route, no built-in: 404 as before");
+    assertEquals(404, get("/thingsx").statusCode(), "an exact pattern is not a prefix");
+    assertEquals(200, get("/health/live").statusCode(), "the built-ins still answer");
+    assertEquals(AdminServer.TEXT_FORMAT, get("/metrics").headers().firstValue("Content-Type").orElse(""));
+  }
+
+  @Test
+  void mountedRoutesAreGetAndHeadOnlyAndHeadHasNoBody() throws Exception {
+    AtomicReference<String> method = new AtomicReference<>();
+    server = AdminServer.start("127.0.0.1", 0, registry, health::get, Map.of("/page/*", request -> {
+      method.set(request.method());
+      return AdminServer.Response.html(200, "<p>page</p>");
+    }));
+    HttpResponse<String> head = send(HttpRequest.newBuilder(uri("/page/1")).method("HEAD",
+        HttpRequest.BodyPublishers.noBody()));
+    assertEquals(200, head.statusCode());
+    assertEquals("", head.body());
+    assertEquals(AdminServer.HTML_TYPE, head.headers().firstValue("Content-Type").orElse(""));
+    assertEquals("HEAD", method.get());
+
+    method.set(null);
+    HttpResponse<String> post = send(HttpRequest.newBuilder(uri("/page/1"))
+        .POST(HttpRequest.BodyPublishers.ofString("x")));
+    assertEquals(405, post.statusCode());
+    assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(""));
+    assertEquals(null, method.get(), "a POST never reaches the route");
+    assertEquals(404, send(HttpRequest.newBuilder(uri("/pag")).DELETE()).statusCode(), "unknown paths stay 404");
+  }
+
+  @Test
+  void aRouteThatThrowsIs500NamingOnlyTheExceptionClass() throws Exception {
+    server = AdminServer.start("127.0.0.1", 0, registry, health::get, Map.of("/boom", request -> {
+      throw new IllegalStateException("password=hunter2");
+    }));
+    HttpResponse<String> r = get("/boom");
+    assertEquals(500, r.statusCode());
+    assertEquals("application/json", r.headers().firstValue("Content-Type").orElse(""));
+    assertTrue(r.body().contains("IllegalStateException"), r.body());
+    assertFalse(r.body().contains("hunter2"), r.body());
+    assertEquals(200, get("/health/live").statusCode(), "the server keeps serving");
+  }
+
+  @Test
+  void routePatternsAreCheckedAndCannotReplaceTheBuiltIns() {
+    AdminServer.Route ok = request -> AdminServer.Response.html(200, "");
+    for (String bad : List.of("no-slash", "/a*b", "/**", "/health", "/metrics", "/health/ready")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> AdminServer.start("127.0.0.1", 0, registry, health::get, Map.of(bad, ok)), bad);
+      assertTrue(e.getMessage().contains(bad), e.getMessage());
+    }
+    // A prefix that covers a built-in is allowed: the built-ins are matched first.
+    server = AdminServer.start("127.0.0.1", 0, registry, health::get, Map.of("/*", ok));
+  }
+
+  @Test
+  void aPrefixRouteOverEverythingStillLeavesTheBuiltInsAlone() throws Exception {
+    server = AdminServer.start("127.0.0.1", 0, registry, health::get,
+        Map.of("/*", request -> AdminServer.Response.html(200, "catch-all")));
+    assertEquals("catch-all", get("/anything").body());
+    assertEquals("catch-all", get("/health/livex").body());
+    assertEquals(200, get("/health/live").statusCode());
+    assertTrue(get("/health/live").body().contains("UP"));
   }
 
   @Test
