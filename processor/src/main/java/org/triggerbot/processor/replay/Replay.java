@@ -25,6 +25,7 @@ import org.triggerbot.processor.topology.RejectOnProcessingError;
 import org.triggerbot.processor.topology.TopologySettings;
 import org.triggerbot.schemas.AvroJson;
 import org.triggerbot.schemas.PulseMessage;
+import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.RejectedMessage;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerDecision;
@@ -32,7 +33,8 @@ import org.triggerbot.schemas.TriggerDecision;
 /**
  * Runs the real processor topology over a Pulse JSON Lines file, with no broker: Kafka's own
  * {@link TopologyTestDriver} drives the same topology, stores and policy as production. One decision per output
- * line, in decision order (so a push's decisions are in input order). Never issues a trigger.
+ * line, in decision order (so a push's decisions are in input order), and optionally the push verdicts the run
+ * emitted. Never issues a trigger.
  *
  * <p>Deterministic: each input record is stamped with its {@code _meta.sent}; decisions carry no wall-clock
  * time ({@code decidedAt} is null). A line the processor rejects is reported on the error stream with its line
@@ -41,7 +43,7 @@ import org.triggerbot.schemas.TriggerDecision;
 public final class Replay {
 
   /** What a replay did. */
-  public record Summary(long lines, long decisions, long rejected, long blank) {}
+  public record Summary(long lines, long decisions, long rejected, long blank, long verdicts) {}
 
   private final PolicySettings policy;
 
@@ -50,6 +52,14 @@ public final class Replay {
   }
 
   public Summary run(BufferedReader in, Writer out, PrintStream err) throws IOException {
+    return run(in, out, null, err);
+  }
+
+  /**
+   * Replays {@code in}, writing decisions to {@code out} and, when {@code verdictsOut} is not null, the
+   * {@code push.verdicts} records to it (one {@code PushVerdict} JSON per line, in emission order).
+   */
+  public Summary run(BufferedReader in, Writer out, Writer verdictsOut, PrintStream err) throws IOException {
     Path stateDir = Files.createTempDirectory("triggerbot-replay-");
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "triggerbot-replay");
@@ -62,6 +72,7 @@ public final class Replay {
     long decisions = 0;
     long rejected = 0;
     long blank = 0;
+    long verdictCount = 0;
     try (TopologyTestDriver driver = new TopologyTestDriver(
         ProcessorTopology.build(new TopologySettings(policy, 1, false)), props, Instant.EPOCH)) {
       TestInputTopic<String, PulseMessage> input = driver.createInputTopic(Topics.PULSE_RAW.name(),
@@ -70,6 +81,8 @@ public final class Replay {
           Topics.TRIGGER_DECISIONS.keySerde().deserializer(), Topics.TRIGGER_DECISIONS.valueSerde().deserializer());
       TestOutputTopic<String, RejectedMessage> rejects = driver.createOutputTopic(Topics.PULSE_REJECTED.name(),
           Topics.PULSE_REJECTED.keySerde().deserializer(), Topics.PULSE_REJECTED.valueSerde().deserializer());
+      TestOutputTopic<String, PushVerdict> verdicts = driver.createOutputTopic(Topics.PUSH_VERDICTS.name(),
+          Topics.PUSH_VERDICTS.keySerde().deserializer(), Topics.PUSH_VERDICTS.valueSerde().deserializer());
       long lastTime = 0;
       String line;
       while ((line = in.readLine()) != null) {
@@ -99,12 +112,23 @@ public final class Replay {
           out.write('\n');
           decisions++;
         }
+        while (!verdicts.isEmpty()) {
+          PushVerdict verdict = verdicts.readValue();
+          verdictCount++;
+          if (verdictsOut != null) {
+            verdictsOut.write(AvroJson.toJsonLine(verdict));
+            verdictsOut.write('\n');
+          }
+        }
       }
     } finally {
       deleteRecursively(stateDir);
     }
     out.flush();
-    return new Summary(lines, decisions, rejected, blank);
+    if (verdictsOut != null) {
+      verdictsOut.flush();
+    }
+    return new Summary(lines, decisions, rejected, blank, verdictCount);
   }
 
   private static void deleteRecursively(Path dir) {

@@ -20,6 +20,7 @@ import org.triggerbot.testsupport.pulse.PulseJson;
 import org.triggerbot.testsupport.pulse.ScenarioStream;
 import org.triggerbot.processor.topology.TopologyHarness;
 import org.triggerbot.schemas.AvroJson;
+import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.TriggerDecision;
 
 /** {@code triggerbot replay} as a user runs it: files in, JSON Lines out, errors on standard error, exit codes. */
@@ -73,6 +74,57 @@ class ReplayCommandTest {
       assertTrue(first.has(field), "decision JSON has " + field);
     }
     assertTrue(first.get("decidedAt").isNull(), "replays carry no wall-clock time");
+  }
+
+  @Test
+  void verdictsGoToTheirOwnFileExactlyAsTheTopologyEmitsThem() throws Exception {
+    List<String> stream = ScenarioStream.generate(5, 6, 12);
+    Path input = write("in.jsonl", stream);
+    Path output = dir.resolve("out.jsonl");
+    Path verdicts = dir.resolve("verdicts.jsonl");
+
+    assertEquals(0, replay("--input", input.toString(), "--output", output.toString(),
+        "--verdicts", verdicts.toString()), stderr());
+
+    List<PushVerdict> expected;
+    try (TopologyHarness h = new TopologyHarness(TopologyHarness.policy(), dir.resolve("state"))) {
+      h.pipe(stream.toArray(String[]::new));
+      expected = h.verdicts();
+    }
+    List<String> lines = Files.readAllLines(verdicts, StandardCharsets.UTF_8);
+    assertTrue(expected.size() > 5, "the scenario has verdicts");
+    assertEquals(expected.size(), lines.size());
+    for (int i = 0; i < lines.size(); i++) {
+      // Both sides parsed from text: Avro's long build numbers and the parser's ints are then the same nodes.
+      assertEquals(MAPPER.readTree(AvroJson.toJsonLine(expected.get(i))), MAPPER.readTree(lines.get(i)),
+          "line " + (i + 1));
+    }
+    JsonNode first = MAPPER.readTree(lines.get(0));
+    for (String field : List.of("branch", "revision", "state", "builders", "updatedAt")) {
+      assertTrue(first.has(field), "verdict JSON has " + field);
+    }
+    JsonNode builder = first.get("builders").get(0);
+    for (String field : List.of("builder", "classification", "runs", "jobsIssued")) {
+      assertTrue(builder.has(field), "builder verdict JSON has " + field);
+    }
+    assertTrue(stderr().contains(expected.size() + " verdicts"), stderr());
+
+    // Deterministic like the decisions: a second run writes the same bytes.
+    Path again = dir.resolve("again.jsonl");
+    assertEquals(0, replay("--input", input.toString(), "--output", dir.resolve("out2.jsonl").toString(),
+        "--verdicts", again.toString()));
+    assertEquals(Files.readString(verdicts), Files.readString(again));
+  }
+
+  @Test
+  void verdictsAndDecisionsCannotShareAnOutput() throws Exception {
+    Path input = write("in.jsonl", ScenarioStream.generate(1, 1, 2));
+    assertEquals(2, replay("--input", input.toString(), "--output", "-", "--verdicts", "-"));
+    assertTrue(stderr().contains("cannot both be standard output"), stderr());
+    Path same = dir.resolve("same.jsonl");
+    assertEquals(2, replay("--input", input.toString(), "--output", same.toString(), "--verdicts",
+        dir.resolve(".").resolve("same.jsonl").toString()));
+    assertTrue(stderr().contains("name the same file"), stderr());
   }
 
   @Test
