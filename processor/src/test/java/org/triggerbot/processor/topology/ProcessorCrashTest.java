@@ -42,6 +42,7 @@ import org.triggerbot.common.AdminServer;
 import org.triggerbot.processor.app.Main;
 import org.triggerbot.processor.app.ProcessorConfig;
 import org.triggerbot.schemas.PulseMessage;
+import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.RejectedMessage;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerCommand;
@@ -60,9 +61,9 @@ import org.triggerbot.testsupport.pulse.ScenarioStream;
  * no commit) once it has restored its state and committed input of its own, while the feed is still writing and
  * while one of its transactions is open on the broker, then started again as an orchestrator restarts a
  * container: on the same state directory, except once on an empty one (a container without a volume), whose run
- * is killed too. The last run drains the stream; {@code trigger.decisions}, {@code trigger.commands} and
- * {@code pulse.rejected}, read with read_committed, must then equal the offline replay of the same lines (the
- * uninterrupted run) record for record.
+ * is killed too. The last run drains the stream; {@code trigger.decisions}, {@code trigger.commands},
+ * {@code push.verdicts} and {@code pulse.rejected}, read with read_committed, must then equal the offline replay
+ * of the same lines (the uninterrupted run) record for record: no verdict change lost or repeated.
  *
  * <p>Commits every second rather than Kafka Streams' 100 ms, so that a kill aborts a real amount of work: about
  * a second of input's repartition, changelog and output records, a few decisions among them, which restore and
@@ -186,6 +187,11 @@ class ProcessorCrashTest {
           assertSameSequence(expected.decisions(), decisions, "trigger.decisions" + where);
           assertSameSequence(expected.commands(), commands, "trigger.commands" + where);
           assertSameSequence(expected.rejected(), rejected, "pulse.rejected" + where);
+          assertTrue(expected.verdicts().size() > 100, "the stream must change verdicts a lot: "
+              + expected.verdicts().size() + " verdict changes");
+          List<PushVerdict> verdicts =
+              BrokerTopics.readAllCommitted(kafka.bootstrapServers(), Topics.PUSH_VERDICTS, READ_DEADLINE);
+          assertSameSequence(expected.verdicts(), verdicts, "push.verdicts" + where);
         }
       }
     } finally {
