@@ -46,6 +46,20 @@ class PolicyConfigTest {
     assertEquals(Set.of(), s.buildersHidden());
     assertEquals(Duration.ofDays(14), s.pushTtl());
     assertEquals(1_048_576L, s.pulseMaxBytes());
+    assertEquals(1, s.confirmPasses());
+    assertEquals(3, s.confirmFailures());
+    assertEquals(3, s.confirmMaxRetriggers());
+  }
+
+  @Test
+  void confirmationKeysAreSetAndChangeThePolicyVersion() {
+    PolicySettings legacy = parse("confirm.passes=2", "confirm.failures=2", "confirm.max.retriggers=1");
+    assertEquals(2, legacy.confirmPasses());
+    assertEquals(2, legacy.confirmFailures());
+    assertEquals(1, legacy.confirmMaxRetriggers());
+    assertNotEquals(parse().version(), legacy.version());
+    assertNotEquals(parse("confirm.passes=2").version(), parse("confirm.failures=2").version());
+    assertEquals(parse().version(), parse("confirm.max.retriggers=3").version(), "a default spelled out");
   }
 
   @Test
@@ -120,6 +134,12 @@ class PolicyConfigTest {
 
   @ParameterizedTest(name = "{0}={1}")
   @CsvSource(delimiter = '|', value = {
+      "confirm.passes|0",
+      "confirm.passes|x",
+      "confirm.failures|0",
+      "confirm.failures|-1",
+      "confirm.max.retriggers|0",
+      "confirm.max.retriggers|1.5",
       "retry.count|abc",
       "retry.count|1.5",
       "retry.count|-1",
