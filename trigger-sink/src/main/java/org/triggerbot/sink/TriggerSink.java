@@ -266,6 +266,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
           .setRevision(command.getRevision())
           .setBuilder(command.getBuilder())
           .setCount(command.getCount())
+          .setPriorJobs(command.getPriorJobs())
           .setState(EntryState.PENDING)
           .setNextAttemptAt(now)
           .build();
@@ -371,9 +372,14 @@ public final class TriggerSink implements Runnable, AutoCloseable {
       return null;
     }
     List<JsonNode> items = itemsFor(reply.body(), entry.getBuilder());
-    if (items.size() > entry.getCount()) {
+    // SPEC 6: more jobs than the count means this trigger happened before. A confirmation retrigger (SPEC 4b)
+    // finds the jobs of the push's earlier triggers of the builder too, so those are added to the count.
+    int expectedBefore = entry.getCount() + entry.getPriorJobs();
+    if (items.size() > expectedBefore) {
       finish(entry, TriggerOutcome.ALREADY_PRESENT, reply.status(), null,
-          "buildapi lists " + items.size() + " jobs of the builder, more than the " + entry.getCount() + " asked", writes);
+          "buildapi lists " + items.size() + " jobs of the builder, more than the " + entry.getCount() + " asked"
+              + (entry.getPriorJobs() == 0 ? "" : " plus the " + entry.getPriorJobs() + " of earlier triggers"),
+          writes);
       return null;
     }
     Optional<Long> buildId = items.stream().filter(i -> i.hasNonNull("build_id")).map(i -> i.get("build_id").asLong()).findFirst();

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
@@ -125,10 +126,14 @@ class TriggerSinkIntegrationTest {
   }
 
   private TriggerCommand command(String builder, int count) throws Exception {
+    return command(builder, count, 0);
+  }
+
+  private TriggerCommand command(String builder, int count, int priorJobs) throws Exception {
     TriggerCommand c = TriggerCommand.newBuilder()
         .setCommandId(UUID.randomUUID().toString())
         .setBranch("try").setRevision(revision).setBuilder(builder).setCount(count)
-        .setReason(DecisionReason.TRIGGER_FAILURE).setRequestedAt(Instant.now())
+        .setReason(DecisionReason.TRIGGER_FAILURE).setRequestedAt(Instant.now()).setPriorJobs(priorJobs)
         .build();
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -258,6 +263,27 @@ class TriggerSinkIntegrationTest {
     TriggerResult r = awaitResult(command("b", 1));
     assertEquals(TriggerOutcome.ALREADY_PRESENT, r.getOutcome());
     assertEquals(0, sim.rebuildPosts());
+  }
+
+  @Test
+  void aConfirmationRetriggerCountsTheJobsOfEarlierTriggers() throws Exception {
+    // The original failed run and the first retrigger's run are listed; the confirmation asks for one more.
+    long original = sim.addBuild("try", revision, "b", 2);
+    long retriggered = sim.addBuild("try", revision, "b", 2);
+    start(config());
+    TriggerResult r = awaitResult(command("b", 1, 1));
+    assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome(), String.valueOf(r.getError()));
+    assertEquals(1, sim.rebuildPosts());
+    var post = sim.requests().stream().filter(q -> q.method().equals("POST")).findFirst().orElseThrow();
+    assertTrue(Set.of(Long.toString(original), Long.toString(retriggered)).contains(post.form().get("build_id")),
+        "rebuilt one of b's builds: " + post.form());
+
+    // Once its job is listed too (three jobs of b), the same confirmation is known to have happened.
+    sim.addBuild("try", revision, "b", 0);
+    TriggerResult again = awaitResult(command("b", 1, 1));
+    assertEquals(TriggerOutcome.ALREADY_PRESENT, again.getOutcome());
+    assertTrue(again.getError().contains("plus the 1 of earlier triggers"), again.getError());
+    assertEquals(1, sim.rebuildPosts());
   }
 
   @Test

@@ -147,15 +147,15 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
 
     Decision d = applied.decision();
     if (d != null) {
-      forwardDecision(d, event, push, pushKey, builderKey, decisionId);
+      forwardDecision(d, event, push, applied.builder(), pushKey, builderKey, decisionId);
     }
     if (applied.verdictChanged()) {
       forwardVerdict(event, push, pushKey);
     }
   }
 
-  private void forwardDecision(Decision d, PushEvent event, PushState push, String pushKey, String builderKey,
-                               String decisionId) {
+  private void forwardDecision(Decision d, PushEvent event, PushState push, BuilderState builder, String pushKey,
+                               String builderKey, String decisionId) {
     long t = event.getEventTime();
     decisionSensors.get(d.reason()).record();
     TriggerDecision decision = TriggerDecision.newBuilder()
@@ -186,6 +186,7 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
           .setCount(d.count())
           .setReason(d.reason())
           .setRequestedAt(Instant.ofEpochMilli(t))
+          .setPriorJobs(builder.getJobsIssued() - d.count()) // the builder's state already counts this trigger
           .build();
       context.forward(new Record<String, SpecificRecord>(builderKey, command, t));
     }
