@@ -1,5 +1,7 @@
 package org.triggerbot.processor.app;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -8,6 +10,7 @@ import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.ConfigSources;
@@ -22,7 +25,8 @@ import org.triggerbot.processor.topology.TopologySettings;
  * {@code TRIGGERBOT_BOOTSTRAP_SERVERS}); the environment wins. Keys starting with {@code streams.} are passed to
  * Kafka Streams without the prefix (e.g. {@code streams.commit.interval.ms}). Any other unknown key is an error.
  * {@code admin.port} (default {@value #DEFAULT_ADMIN_PORT}) and {@code admin.bind} place the admin HTTP server
- * (health and metrics, see {@link AdminServer}).
+ * (health, metrics and the push queries, see {@link AdminServer} and {@code query.PushApi});
+ * {@code admin.advertised.host} is the name other instances reach it by.
  */
 public final class ProcessorConfig extends AbstractConfig {
 
@@ -33,6 +37,12 @@ public final class ProcessorConfig extends AbstractConfig {
   public static final String DECISION_PARTITIONS = "decision.partitions";
   public static final String REPLICATION_FACTOR = "replication.factor";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
+  /**
+   * The host other processor instances reach this one's admin port by: with the bound admin port it is this
+   * instance's Kafka Streams {@code application.server}, where push queries are forwarded to the instance that
+   * owns the push.
+   */
+  public static final String ADMIN_ADVERTISED_HOST = "admin.advertised.host";
   public static final String STREAMS_PREFIX = "streams.";
   /** The processor's admin port; the bridge's is 9402 and the sink's 9403, so all three fit on one host. */
   public static final int DEFAULT_ADMIN_PORT = 9401;
@@ -54,7 +64,12 @@ public final class ProcessorConfig extends AbstractConfig {
       .define(REPLICATION_FACTOR, Type.INT, -1, ConfigDef.Range.atLeast(-1), Importance.MEDIUM,
           "Replication factor of internal topics; -1 uses the broker's default.")
       .define(NUM_STREAM_THREADS, Type.INT, 1, ConfigDef.Range.between(1, 64), Importance.LOW,
-          "Stream threads in this instance.");
+          "Stream threads in this instance.")
+      .define(ADMIN_ADVERTISED_HOST, Type.STRING, "", new AdvertisedHost(), Importance.MEDIUM,
+          "Host name or address by which the other processor instances reach this one's admin port (admin.port, "
+          + "on an address admin.bind listens on): the host of Kafka Streams' application.server, to which push "
+          + "queries (GET /api/pushes/...) are forwarded when another instance owns the push. Empty: this "
+          + "machine's host name (in a container, its name on the container network).");
 
   private final Map<String, String> passThrough;
 
@@ -87,6 +102,38 @@ public final class ProcessorConfig extends AbstractConfig {
 
   public TopologySettings topologySettings() {
     return new TopologySettings(policy(), getInt(DECISION_PARTITIONS), true);
+  }
+
+  /**
+   * {@link #ADMIN_ADVERTISED_HOST}, or this machine's host name when it is empty (or {@code localhost} when the
+   * machine cannot name itself).
+   */
+  public String advertisedHost() {
+    String host = getString(ADMIN_ADVERTISED_HOST).trim();
+    if (!host.isEmpty()) {
+      return host;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
+  }
+
+  /** A host name, IPv4 or IPv6 address, without a port or scheme; empty for the default. */
+  private static final class AdvertisedHost implements ConfigDef.Validator {
+    @Override
+    public void ensureValid(String name, Object value) {
+      String host = value == null ? "" : value.toString().trim();
+      if (!host.isEmpty() && !host.matches("[A-Za-z0-9._-]+|\\[?[0-9A-Fa-f:.]+]?")) {
+        throw new ConfigException(name, value, "expected a host name or an IP address, without scheme or port");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "a host name or IP address, or empty for this machine's host name";
+    }
   }
 
   /** Kafka Streams properties: ours, then the {@code streams.*} pass-through (which may override them). */

@@ -5,35 +5,49 @@ import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.apache.kafka.streams.processor.StateRestoreListener;
+import org.apache.kafka.streams.state.HostInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.ServiceArgs;
+import org.triggerbot.processor.query.PushApi;
+import org.triggerbot.processor.query.PushQueries;
 import org.triggerbot.processor.topology.ProcessorTopology;
 
 /**
  * The processor service while it runs: Kafka Streams on the topology, its metrics in a Prometheus registry, and
- * the admin server ({@code admin.port}) that serves them with the health checks.
+ * the admin server ({@code admin.port}) that serves them with the health checks and the push queries.
+ *
+ * <p>Start-up order: the admin server binds first, then Kafka Streams is created with
+ * {@code application.server = admin.advertised.host:<bound admin port>}, so that {@code admin.port=0} works and
+ * every instance's metadata names the port its push queries are really served on ({@link PushApi}: they answer
+ * 503 until Kafka Streams exists and runs). With {@code admin.port=-1} there is no admin server, no
+ * {@code application.server} and no push queries. A {@code streams.application.server} in the configuration wins
+ * over the computed one (for a port mapped between the instances and this one).
  *
  * <p>Readiness: ready only in state {@code RUNNING}. {@code REBALANCING} (partitions moving, state restoring) is
  * live but not ready, like starting and stopping. Metrics: every Kafka Streams metric through Micrometer's
  * {@link KafkaStreamsMetrics} ({@code kafka_stream_*}, and the embedded clients' {@code kafka_consumer_*},
  * {@code kafka_producer_*}, {@code kafka_admin_client_*}), which includes the topology's own sensors
  * ({@code kafka_stream_triggerbot_pulse_accepted_total}, ..., {@code kafka_stream_triggerbot_decision_<reason>_total}),
- * plus the JVM's meters.
+ * plus the JVM's meters. State restoration is logged per store partition, start and end.
  *
  * <p>A stream thread that dies of an unexpected exception is replaced up to
  * {@link ProcessorMain#MAX_THREAD_REPLACEMENTS} times; after that the client shuts down and {@link #awaitExit()}
  * answers 1, so that the process exits loudly and the orchestrator restarts it.
  */
-final class ProcessorService implements ServiceArgs.Running {
+public final class ProcessorService implements ServiceArgs.Running {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProcessorService.class);
   /**
@@ -43,35 +57,42 @@ final class ProcessorService implements ServiceArgs.Running {
    */
   static final Duration METRICS_REFRESH = Duration.ofSeconds(5);
 
-  private final KafkaStreams streams;
-  private final PrometheusMeterRegistry registry;
+  private final PrometheusMeterRegistry registry = AdminServer.newRegistry();
   private final ScheduledExecutorService metricsRefresh;
-  private final KafkaStreamsMetrics streamsMetrics;
+  private final PushApi pushApi = new PushApi();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicInteger exitCode = new AtomicInteger(0);
+  private volatile KafkaStreams streams;
+  private KafkaStreamsMetrics streamsMetrics;
   private AdminServer admin;
   private boolean closed;
 
-  private ProcessorService(ProcessorConfig config) {
-    this.streams = new KafkaStreams(ProcessorTopology.build(config.topologySettings()), config.streamsProperties());
-    this.registry = AdminServer.newRegistry();
+  private ProcessorService() {
     this.metricsRefresh = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "processor-metrics-refresh");
       t.setDaemon(true);
       return t;
     });
-    this.streamsMetrics = new KafkaStreamsMetrics(streams, Tags.empty(), metricsRefresh, METRICS_REFRESH);
   }
 
   /**
-   * Binds the metrics, opens the admin port and starts Kafka Streams; returns at once.
+   * Opens the admin port, creates and starts Kafka Streams, binds the metrics; returns at once.
    *
    * @throws java.io.UncheckedIOException when the admin port cannot be bound (nothing is left running then)
    */
-  static ProcessorService start(ProcessorConfig config) {
-    ProcessorService service = new ProcessorService(config);
+  public static ProcessorService start(ProcessorConfig config) {
+    return start(config, null);
+  }
+
+  /**
+   * As {@link #start(ProcessorConfig)}, and {@code restoreListener} (may be null) also hears of every state
+   * restoration, after this service has logged it: for tests that must hold an instance in restoration, and for
+   * whoever embeds the processor and wants to show restore progress.
+   */
+  public static ProcessorService start(ProcessorConfig config, StateRestoreListener restoreListener) {
+    ProcessorService service = new ProcessorService();
     try {
-      service.begin(config);
+      service.begin(config, restoreListener);
     } catch (RuntimeException e) {
       service.close();
       throw e;
@@ -79,9 +100,19 @@ final class ProcessorService implements ServiceArgs.Running {
     return service;
   }
 
-  private void begin(ProcessorConfig config) {
+  private void begin(ProcessorConfig config, StateRestoreListener restoreListener) {
+    synchronized (this) {
+      admin = AdminServer.start(config, registry, this::readiness, pushApi.routes());
+    }
+    Properties properties = config.streamsProperties();
+    if (admin.enabled()) {
+      properties.putIfAbsent(StreamsConfig.APPLICATION_SERVER_CONFIG, config.advertisedHost() + ":" + admin.port());
+    }
+    KafkaStreams kafkaStreams = new KafkaStreams(ProcessorTopology.build(config.topologySettings()), properties);
+    streams = kafkaStreams;
+    streamsMetrics = new KafkaStreamsMetrics(kafkaStreams, Tags.empty(), metricsRefresh, METRICS_REFRESH);
     AtomicInteger replacements = new AtomicInteger();
-    streams.setUncaughtExceptionHandler(e -> {
+    kafkaStreams.setUncaughtExceptionHandler(e -> {
       if (replacements.incrementAndGet() <= ProcessorMain.MAX_THREAD_REPLACEMENTS) {
         LOG.error("stream thread died; replacing it ({} of {})", replacements.get(),
             ProcessorMain.MAX_THREAD_REPLACEMENTS, e);
@@ -91,26 +122,29 @@ final class ProcessorService implements ServiceArgs.Running {
       exitCode.set(1);
       return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
     });
-    streams.setStateListener((now, before) -> {
+    kafkaStreams.setStateListener((now, before) -> {
       LOG.info("processor state {} -> {}", before, now);
       if (now == KafkaStreams.State.NOT_RUNNING || now == KafkaStreams.State.ERROR) {
         stopped.countDown();
       }
     });
+    kafkaStreams.setGlobalStateRestoreListener(new LoggingRestoreListener(restoreListener));
     streamsMetrics.bindTo(registry);
-    synchronized (this) {
-      admin = AdminServer.start(config, registry, this::readiness);
-    }
     if (admin.enabled()) {
-      LOG.info("admin server on port {}: /health/live, /health/ready, /metrics", admin.port());
+      Object server = properties.get(StreamsConfig.APPLICATION_SERVER_CONFIG);
+      pushApi.attach(new PushQueries(kafkaStreams, HostInfo.buildFromEndpoint(server.toString()),
+          config.getString(ProcessorConfig.APPLICATION_ID), config.getInt(ProcessorConfig.DECISION_PARTITIONS)));
+      LOG.info("admin server on port {}: /health/live, /health/ready, /metrics; push queries on /, /pushes/..., "
+          + "/api/pushes (application.server {})", admin.port(), server);
     }
     LOG.info("starting processor {} (policy {})", config.getString(ProcessorConfig.APPLICATION_ID),
         config.policy().version());
-    streams.start();
+    kafkaStreams.start();
   }
 
   private AdminServer.Health readiness() {
-    return readiness(streams.state());
+    KafkaStreams s = streams;
+    return s == null ? AdminServer.Health.down("starting", Map.of("state", "CREATED")) : readiness(s.state());
   }
 
   /** Ready in {@code RUNNING} only; the state is in the details either way. */
@@ -126,8 +160,16 @@ final class ProcessorService implements ServiceArgs.Running {
   }
 
   /** The admin server's port (the bound one when {@code admin.port} was 0), or -1 when it is disabled. */
-  synchronized int adminPort() {
+  public synchronized int adminPort() {
     return admin == null ? AdminServer.DISABLED : admin.port();
+  }
+
+  /**
+   * The running Kafka Streams client, for embedding code and tests that look at its state or metadata. Closing it
+   * is this service's job ({@link #close()}).
+   */
+  public KafkaStreams streams() {
+    return streams;
   }
 
   /** Waits until Kafka Streams stopped (or {@link #close()} was called); returns {@link #exitCode()}. */
@@ -156,11 +198,56 @@ final class ProcessorService implements ServiceArgs.Running {
     if (admin != null) {
       admin.close();
     }
-    streams.close(CloseOptions.timeout(Duration.ofSeconds(30))
-        .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
-    streamsMetrics.close();
+    if (streams != null) {
+      streams.close(CloseOptions.timeout(Duration.ofSeconds(30))
+          .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+    }
+    if (streamsMetrics != null) {
+      streamsMetrics.close();
+    }
     metricsRefresh.shutdownNow();
     registry.close();
     stopped.countDown();
+  }
+
+  /** Logs the start and end of each store partition's restoration, then tells {@code next} (if any). */
+  private static final class LoggingRestoreListener implements StateRestoreListener {
+    private final StateRestoreListener next;
+
+    LoggingRestoreListener(StateRestoreListener next) {
+      this.next = next;
+    }
+
+    @Override
+    public void onRestoreStart(TopicPartition partition, String store, long startOffset, long endOffset) {
+      LOG.info("restoring {} from {} (offsets {} to {})", store, partition, startOffset, endOffset);
+      if (next != null) {
+        next.onRestoreStart(partition, store, startOffset, endOffset);
+      }
+    }
+
+    @Override
+    public void onBatchRestored(TopicPartition partition, String store, long batchEndOffset, long restored) {
+      if (next != null) {
+        next.onBatchRestored(partition, store, batchEndOffset, restored);
+      }
+    }
+
+    @Override
+    public void onRestoreEnd(TopicPartition partition, String store, long totalRestored) {
+      LOG.info("restored {} from {}: {} records", store, partition, totalRestored);
+      if (next != null) {
+        next.onRestoreEnd(partition, store, totalRestored);
+      }
+    }
+
+    @Override
+    public void onRestoreSuspended(TopicPartition partition, String store, long totalRestored) {
+      LOG.info("restoration of {} from {} suspended after {} records (the task moved)", store, partition,
+          totalRestored);
+      if (next != null) {
+        next.onRestoreSuspended(partition, store, totalRestored);
+      }
+    }
   }
 }

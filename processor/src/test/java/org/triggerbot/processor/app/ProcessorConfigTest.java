@@ -40,6 +40,21 @@ class ProcessorConfigTest {
   }
 
   @Test
+  void theAdvertisedHostDefaultsToThisMachinesNameAndIsChecked() throws Exception {
+    ProcessorConfig defaults = ProcessorConfig.of(Map.of("bootstrap.servers", "k:9092"));
+    assertEquals(java.net.InetAddress.getLocalHost().getHostName(), defaults.advertisedHost());
+    assertEquals("processor-2.internal", ProcessorConfig.load(null, Map.of("TRIGGERBOT_BOOTSTRAP_SERVERS", "k:9092",
+        "TRIGGERBOT_ADMIN_ADVERTISED_HOST", "processor-2.internal")).advertisedHost());
+    assertEquals("10.0.0.7", ProcessorConfig.of(Map.of("bootstrap.servers", "k:9092",
+        ProcessorConfig.ADMIN_ADVERTISED_HOST, "10.0.0.7")).advertisedHost());
+    for (String bad : new String[] {"http://host", "host:9401", "two words"}) {
+      ConfigException e = assertThrows(ConfigException.class, () -> ProcessorConfig.of(Map.of(
+          "bootstrap.servers", "k:9092", ProcessorConfig.ADMIN_ADVERTISED_HOST, bad)), bad);
+      assertTrue(e.getMessage().contains(ProcessorConfig.ADMIN_ADVERTISED_HOST), e.getMessage());
+    }
+  }
+
+  @Test
   void bootstrapServersIsRequired() {
     ConfigException e = assertThrows(ConfigException.class, () -> ProcessorConfig.of(Map.of()));
     assertTrue(e.getMessage().contains("bootstrap.servers"), e.getMessage());
