@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,16 +18,15 @@ import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.streams.CloseOptions;
-import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.triggerbot.bridge.BridgeConfig;
 import org.triggerbot.bridge.PublishCommand;
 import org.triggerbot.bridge.PulseBridge;
 import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.buildapisim.SimulatorOptions;
+import org.triggerbot.common.AdminServer;
 import org.triggerbot.processor.app.ProcessorConfig;
-import org.triggerbot.processor.topology.ProcessorTopology;
+import org.triggerbot.processor.app.ProcessorService;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.sink.SinkConfig;
@@ -39,12 +39,16 @@ import org.triggerbot.testsupport.EmbeddedQpid;
  * an embedded AMQP broker (Qpid Broker-J) standing in for Pulse, the buildapi simulator, and the three real services
  * wired to them exactly as in production (bridge → pulse.raw → processor with exactly-once → trigger.commands →
  * trigger-sink → buildapi). Loopback and free ports only. Used by {@code triggerbot demo} and the end-to-end test.
+ *
+ * <p>The processor runs as {@code triggerbot processor} runs it ({@link ProcessorService}): with its admin port
+ * on a free loopback port, serving health, metrics and the push pages and JSON at {@link #processorUrl()}.
  */
 public final class LocalPipeline implements AutoCloseable {
 
   /** The Pulse exchange the feed is published to, as on Pulse. */
   public static final String EXCHANGE = "exchange/build/";
   private static final String BUILDAPI_USER = "triggerbot";
+  private static final String LOOPBACK = "127.0.0.1";
 
   private final EmbeddedKafka kafka;
   private final EmbeddedQpid amqp;
@@ -52,7 +56,7 @@ public final class LocalPipeline implements AutoCloseable {
   private final Path stateDir;
   private final Path passwordFile;
   private final BridgeConfig bridgeConfig;
-  private KafkaStreams processor;
+  private ProcessorService processor;
   private PulseBridge bridge;
   private TriggerSink sink;
   private Thread sinkThread;
@@ -104,10 +108,11 @@ public final class LocalPipeline implements AutoCloseable {
     p.put(ProcessorConfig.APPLICATION_ID, "triggerbot-demo");
     p.put(ProcessorConfig.STATE_DIR, stateDir.resolve("processor").toString());
     p.put(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
-    ProcessorConfig processorConfig = ProcessorConfig.of(p);
-    processor = new KafkaStreams(ProcessorTopology.build(processorConfig.topologySettings()),
-        processorConfig.streamsProperties());
-    processor.start();
+    // The admin port (health, metrics, the push pages) on a free loopback port, advertised as such.
+    p.put(AdminServer.PORT, "0");
+    p.put(AdminServer.BIND, LOOPBACK);
+    p.put(ProcessorConfig.ADMIN_ADVERTISED_HOST, LOOPBACK);
+    processor = ProcessorService.start(ProcessorConfig.of(p));
 
     bridge = new PulseBridge(bridgeConfig).start();
     if (!bridge.awaitConsuming(Duration.ofSeconds(60))) {
@@ -157,6 +162,20 @@ public final class LocalPipeline implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Where the processor's HTTP interface answers, without a trailing slash (e.g. {@code http://127.0.0.1:40123}):
+   * {@code /} lists the recent pushes, {@code /pushes/{branch}/{revision}} shows one, {@code /api/pushes...} is
+   * the same as JSON, beside {@code /health} and {@code /metrics}.
+   *
+   * @throws IllegalStateException before {@link #startServices}
+   */
+  public String processorUrl() {
+    if (processor == null) {
+      throw new IllegalStateException("the processor runs once startServices was called");
+    }
+    return "http://" + LOOPBACK + ":" + processor.adminPort();
+  }
+
   public EmbeddedKafka kafka() {
     return kafka;
   }
@@ -165,24 +184,39 @@ public final class LocalPipeline implements AutoCloseable {
     return buildapi;
   }
 
+  /**
+   * Stops the services, then the brokers and the simulator, and deletes the state directory. Throws no checked
+   * exception, so that it can also run as a shutdown hook (the demo's {@code --serve} stops on Ctrl-C): an
+   * interrupt while waiting for the sink is kept for the caller, and the rest still closes.
+   *
+   * @throws UncheckedIOException when the state directory cannot be listed for deletion
+   */
   @Override
-  public void close() throws Exception {
+  public void close() {
     if (bridge != null) {
       bridge.close();
     }
     if (sink != null) {
       sink.close();
-      sink.awaitStopped();
+      try {
+        sink.awaitStopped();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     if (processor != null) {
-      processor.close(CloseOptions.timeout(Duration.ofSeconds(30))
-          .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+      processor.close(); // leaves the group, as the service does on a stop
     }
     buildapi.close();
     amqp.close();
     kafka.close();
+    if (!Files.exists(stateDir)) {
+      return; // closed before
+    }
     try (var paths = Files.walk(stateDir)) {
       paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete the demo's state directory " + stateDir, e);
     }
   }
 }
