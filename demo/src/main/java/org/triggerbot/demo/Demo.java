@@ -60,6 +60,12 @@ public final class Demo {
     if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
       System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
       System.setProperty("org.slf4j.simpleLogger.log.org.triggerbot", "warn");
+      // Known, harmless warnings of a fresh embedded broker and of the offline replays in a temp directory
+      // (first metadata fetch before the internal topic exists, bootstrap of an empty metadata log).
+      for (String noisy : List.of("org.apache.kafka.clients.NetworkClient", "org.apache.kafka.controller.QuorumController",
+          "org.apache.kafka.streams.processor.internals.StateDirectory", "org.apache.kafka.streams.StreamsConfig")) {
+        System.setProperty("org.slf4j.simpleLogger.log." + noisy, "error");
+      }
     }
     System.exit(run(List.of(args), System.out, System.err));
   }
