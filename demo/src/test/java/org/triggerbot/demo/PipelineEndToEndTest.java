@@ -11,16 +11,20 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.triggerbot.buildapisim.BuildapiSimulator;
+import org.triggerbot.schemas.BuilderClassification;
 import org.triggerbot.schemas.DecisionReason;
+import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerDecision;
+import org.triggerbot.schemas.TriggerOutcome;
+import org.triggerbot.schemas.VerdictState;
 import org.triggerbot.testsupport.Await;
 import org.triggerbot.testsupport.pulse.PulseJson;
 
 /**
  * Pulse messages published to AMQP → bridge → processor → trigger-sink → buildapi simulator: the exact set of
  * rebuild POSTs buildapi receives for a scripted scenario with a requested {@code --rebuild}, a push running out
- * of failure budget, and a duplicate delivery.
+ * of failure budget, a duplicate delivery, then a confirmation retrigger (SPEC 4b) and the verdicts it leads to.
  */
 class PipelineEndToEndTest {
 
@@ -70,7 +74,46 @@ class PipelineEndToEndTest {
       assertEquals(3, actual.size(), "exactly three rebuild POSTs: " + actual);
       assertEquals(expected, Set.copyOf(actual));
       assertTrue(buildapi.requests().stream().filter(r -> r.method().equals("POST")).allMatch(r -> r.status() == 202));
+
+      // The retriggers come back: suite-1 fails again, suite-2 passes. suite-1 is undecided with nothing
+      // outstanding, so its failure is confirmed with one more run (SPEC 4b) although the push budget is spent,
+      // and buildapi, which now lists two jobs of it, gets that rebuild too. suite-2 is intermittent.
+      pipeline.publish(List.of(PulseJson.test("suite-1").rev(failing).number(1).atMinutes(30).finished(2),
+          PulseJson.test("suite-2").rev(failing).number(1).atMinutes(31).finished(0)));
+      Await.until("the confirmation's result", Duration.ofSeconds(90),
+          () -> pipeline.read(Topics.TRIGGER_RESULTS).size() >= 4);
+      List<String> confirmed = posts(buildapi);
+      assertEquals(4, confirmed.size(), "one more rebuild POST, the confirmation: " + confirmed);
+      assertTrue(confirmed.get(3).endsWith(" count=1"), confirmed.get(3));
+      assertEquals(TriggerOutcome.SUBMITTED, pipeline.read(Topics.TRIGGER_RESULTS).get(3).getOutcome());
+
+      // Its run fails too: three failures, consistent; the push is FAILING.
+      pipeline.publish(List.of(PulseJson.test("suite-1").rev(failing).number(2).atMinutes(45).finished(2)));
+      Await.until("the FAILING verdict", Duration.ofSeconds(90), () -> pipeline.read(Topics.PUSH_VERDICTS).stream()
+          .anyMatch(v -> v.getRevision().equals(failing) && v.getState() == VerdictState.FAILING));
+      assertEquals(List.of(DecisionReason.TRIGGER_REQUESTED, DecisionReason.TRIGGER_FAILURE,
+          DecisionReason.TRIGGER_FAILURE, DecisionReason.SKIP_PUSH_BUDGET, DecisionReason.TRIGGER_FAILURE,
+          DecisionReason.SKIP_ALREADY_TRIGGERED),
+          pipeline.read(Topics.TRIGGER_DECISIONS).stream().map(TriggerDecision::getReason).toList());
+      PushVerdict last = latest(pipeline.read(Topics.PUSH_VERDICTS), failing);
+      assertEquals(Map.of("Ubuntu VM 12.04 try opt test suite-1", BuilderClassification.CONSISTENT_FAILURE,
+          "Ubuntu VM 12.04 try opt test suite-2", BuilderClassification.INTERMITTENT,
+          "Ubuntu VM 12.04 try opt test suite-3", BuilderClassification.UNCONFIRMED),
+          last.getBuilders().stream().collect(Collectors.toMap(b -> b.getBuilder(), b -> b.getClassification())));
+      assertEquals(VerdictState.GREEN, latest(pipeline.read(Topics.PUSH_VERDICTS), requested).getState());
+      assertEquals(4, posts(buildapi).size(), "no rebuild for a builder already decided");
     }
+  }
+
+  private static PushVerdict latest(List<PushVerdict> verdicts, String revision) {
+    PushVerdict last = null;
+    for (PushVerdict v : verdicts) {
+      if (v.getRevision().equals(revision)) {
+        last = v;
+      }
+    }
+    assertTrue(last != null, "a verdict for " + revision);
+    return last;
   }
 
   private static List<String> posts(BuildapiSimulator buildapi) {
