@@ -58,6 +58,24 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
     return new AvroSerde<>(type, olderWriterSchemas);
   }
 
+  /**
+   * An older writer schema kept as a resource beside {@code owner} (e.g. {@code history/TriggerCommand-1.avsc}),
+   * for {@link #of(Class, Schema...)}: the schema a released version wrote, with its named types inlined, so that
+   * records it left in topics and changelogs stay readable after an upgrade.
+   *
+   * @throws IllegalStateException when the resource is missing or not a schema (a packaging error)
+   */
+  public static Schema olderSchema(Class<?> owner, String resource) {
+    try (java.io.InputStream in = owner.getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IllegalStateException("older schema " + resource + " is missing beside " + owner.getName());
+      }
+      return new Schema.Parser().parse(in);
+    } catch (IOException | org.apache.avro.SchemaParseException e) {
+      throw new IllegalStateException("older schema " + resource + " beside " + owner.getName() + " is unreadable", e);
+    }
+  }
+
   /** The reader (and writer) schema of this serde. */
   public Schema schema() {
     return schema;

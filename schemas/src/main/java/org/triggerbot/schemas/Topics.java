@@ -16,7 +16,9 @@ public final class Topics {
   public static final AvroSerde<PulseMessage> PULSE_MESSAGE = AvroSerde.of(PulseMessage.class);
   public static final AvroSerde<RejectedMessage> REJECTED_MESSAGE = AvroSerde.of(RejectedMessage.class);
   public static final AvroSerde<TriggerDecision> TRIGGER_DECISION = AvroSerde.of(TriggerDecision.class);
-  public static final AvroSerde<TriggerCommand> TRIGGER_COMMAND = AvroSerde.of(TriggerCommand.class);
+  /** Also reads commands written before {@code priorJobs} existed (version 1, still in the topic after an upgrade). */
+  public static final AvroSerde<TriggerCommand> TRIGGER_COMMAND = AvroSerde.of(TriggerCommand.class,
+      AvroSerde.olderSchema(Topics.class, "history/TriggerCommand-1.avsc"));
   public static final AvroSerde<TriggerResult> TRIGGER_RESULT = AvroSerde.of(TriggerResult.class);
   public static final AvroSerde<PushVerdict> PUSH_VERDICT = AvroSerde.of(PushVerdict.class);
 

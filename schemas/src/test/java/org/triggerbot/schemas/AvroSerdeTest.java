@@ -89,6 +89,34 @@ class AvroSerdeTest {
   }
 
   @Test
+  void commandsOfTheReleaseBeforeConfirmationsStillRead() throws Exception {
+    // Written by a processor of version 1 (no priorJobs) and still in trigger.commands when the sink is upgraded.
+    Schema v1 = AvroSerde.olderSchema(Topics.class, "history/TriggerCommand-1.avsc");
+    assertNull(v1.getField("priorJobs"), "version 1 is the schema before priorJobs");
+    GenericRecord old = new GenericData.Record(v1);
+    old.put("commandId", "c-1");
+    old.put("branch", "try");
+    old.put("revision", "abcdef012345");
+    old.put("builder", "b");
+    old.put("count", 2);
+    old.put("reason", new GenericData.EnumSymbol(v1.getField("reason").schema(), "TRIGGER_FAILURE"));
+    old.put("requestedAt", 42L);
+    byte[] bytes = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1).encode(old).array();
+
+    TriggerCommand read = Topics.TRIGGER_COMMAND.decode(bytes, "trigger.commands");
+    assertEquals("c-1", read.getCommandId());
+    assertEquals(2, read.getCount());
+    assertEquals(0, read.getPriorJobs(), "a first trigger, as every command of version 1 was");
+  }
+
+  @Test
+  void aMissingOlderSchemaIsAPackagingErrorThatSaysWhich() {
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> AvroSerde.olderSchema(Topics.class, "history/Nothing-9.avsc"));
+    assertTrue(e.getMessage().contains("history/Nothing-9.avsc"), e.getMessage());
+  }
+
+  @Test
   void jsonFormUsesAvroFieldNamesAndPlainValues() throws Exception {
     JsonNode node = new ObjectMapper().readTree(AvroJson.toJsonLine(decision()));
     assertEquals("try", node.get("branch").asText());

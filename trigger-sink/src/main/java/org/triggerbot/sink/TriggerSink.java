@@ -95,7 +95,9 @@ import org.triggerbot.sink.state.SinkEntry;
 public final class TriggerSink implements Runnable, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(TriggerSink.class);
-  private static final AvroSerde<SinkEntry> ENTRY = AvroSerde.of(SinkEntry.class);
+  /** Also reads journal entries written before {@code priorJobs} existed (version 1), so an upgrade resumes. */
+  static final AvroSerde<SinkEntry> ENTRY = AvroSerde.of(SinkEntry.class,
+      AvroSerde.olderSchema(SinkEntry.class, "history/SinkEntry-1.avsc"));
   /** The journal's serdes; its name is {@code sink.journal.topic} (compacted, key = commandId). */
   private final Topic<String, SinkEntry> journal;
   /** Commands handled between two polls: at worst two calls each, every one waiting for its timeout. */

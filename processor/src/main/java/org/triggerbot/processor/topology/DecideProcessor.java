@@ -62,6 +62,16 @@ import org.triggerbot.schemas.VerdictState;
  */
 final class DecideProcessor implements Processor<String, PushEvent, String, SpecificRecord> {
 
+  /**
+   * The stores' serdes also read the state schemas of the release before verdicts (version 1), so that a processor
+   * upgraded in place restores its changelogs. Pushes in flight at the upgrade have no classification counts for
+   * the builders seen before it; their verdicts count only the builders that had a message since.
+   */
+  static final AvroSerde<PushState> PUSH_STATE = AvroSerde.of(PushState.class,
+      AvroSerde.olderSchema(PushState.class, "history/PushState-1.avsc"));
+  static final AvroSerde<BuilderState> BUILDER_STATE = AvroSerde.of(BuilderState.class,
+      AvroSerde.olderSchema(BuilderState.class, "history/BuilderState-1.avsc"));
+
   static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
   static final Duration SWEEP_GRACE = Duration.ofDays(1);
 
@@ -91,9 +101,9 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
       public Set<StoreBuilder<?>> stores() {
         return Set.of(
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.PUSHES),
-                Serdes.String(), AvroSerde.of(PushState.class)),
+                Serdes.String(), PUSH_STATE),
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.BUILDERS),
-                Serdes.String(), AvroSerde.of(BuilderState.class)),
+                Serdes.String(), BUILDER_STATE),
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.SEEN_EVENTS),
                 Serdes.String(), Serdes.Long()),
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(StoreNames.GLOBAL_TRIGGERS),
