@@ -34,9 +34,13 @@ final class HtmlPages {
       h3{font-size:15px;margin:0;display:flex;gap:10px;align-items:center;flex-wrap:wrap}
       a{color:var(--link);text-decoration:none} a:hover{text-decoration:underline}
       code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+      h1 .mono{font-size:20px}
+      .nowrap{white-space:nowrap}
       table{border-collapse:collapse;width:100%}
+      table.decisions{table-layout:fixed}
       th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
       th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);background:var(--bg)}
+      th.sym{text-transform:none;font-size:13px}
       td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
       .muted{color:var(--muted)} .small{font-size:13px}
       .badge{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:600;
@@ -52,6 +56,7 @@ final class HtmlPages {
       .card{border:1px solid var(--line);border-radius:8px;margin:0 0 16px;overflow:hidden}
       .card>.head{padding:10px 14px;background:var(--bg);border-bottom:1px solid var(--line)}
       .card>.body{padding:10px 14px}
+      .card tbody tr:last-child td{border-bottom:0}
       .runs{display:flex;gap:6px;flex-wrap:wrap;margin:2px 0 10px}
       .meta{margin:0 0 8px}
       .chips{display:flex;gap:6px;flex-wrap:wrap}
@@ -86,11 +91,11 @@ final class HtmlPages {
       return page("Recent pushes", b.toString());
     }
     b.append("<table><thead><tr><th>Verdict</th><th>Push</th><th>Pusher</th><th>Test builders</th>")
-        .append("<th class=\"num\" title=\"builders seen on the push\">J</th>")
-        .append("<th class=\"num\" title=\"builders failure-retriggered\">f</th><th>Last seen (UTC)</th></tr></thead>")
+        .append("<th class=\"num sym\" title=\"builders seen on the push\">J</th>")
+        .append("<th class=\"num sym\" title=\"builders failure-retriggered\">f</th><th>Last seen (UTC)</th></tr></thead>")
         .append("<tbody>\n");
     for (PushSummary p : list.pushes()) {
-      b.append("<tr><td>").append(badge("v", p.verdict())).append("</td><td><a class=\"mono\" href=\"")
+      b.append("<tr><td>").append(badge("v", p.verdict())).append("</td><td><a class=\"mono nowrap\" href=\"")
           .append(escape(pushHref(p.branch(), p.revision()))).append("\">").append(escape(p.branch())).append('/')
           .append(escape(p.revision())).append("</a></td><td>").append(escape(orDash(p.pusher())))
           .append("</td><td><div class=\"chips\">");
@@ -101,7 +106,7 @@ final class HtmlPages {
         }
       });
       b.append("</div></td><td class=\"num\">").append(p.jobsOnPush()).append("</td><td class=\"num\">")
-          .append(p.failuresOnPush()).append("</td><td class=\"small\">").append(escape(when(p.lastSeen())))
+          .append(p.failuresOnPush()).append("</td><td class=\"small nowrap\">").append(escape(when(p.lastSeen())))
           .append("</td></tr>\n");
     }
     b.append("</tbody></table>\n<p class=\"muted small\">").append(list.pushes().size())
@@ -145,7 +150,8 @@ final class HtmlPages {
       counts.forEach((c, n) -> b.append("<span class=\"badge c-").append(escape(c)).append("\">").append(n)
           .append(' ').append(escape(c)).append("</span>"));
       b.append("</div>\n<details><summary>Show all ").append(others.size()).append("</summary><table><thead><tr>")
-          .append("<th>Builder</th><th>Classification</th><th>Runs</th><th class=\"num\">Decisions</th></tr></thead><tbody>\n");
+          .append("<th>Builder</th><th>Classification</th><th>Runs</th><th class=\"num\">Decisions</th></tr>")
+          .append("</thead><tbody>\n");
       for (PushView.BuilderView x : others) {
         b.append("<tr><td>").append(escape(x.builder())).append("</td><td>").append(badge("c", x.classification()))
             .append("</td><td><div class=\"runs\">").append(runs(x.runs())).append("</div></td><td class=\"num\">")
@@ -174,12 +180,16 @@ final class HtmlPages {
     if (x.decisions().isEmpty()) {
       b.append("<p class=\"muted small\">No decision taken on this builder.</p>\n");
     } else {
-      b.append("<table><thead><tr><th>Event time (UTC)</th><th>Event</th><th class=\"num\">Build</th>")
+      // Fixed column widths, so that the decision tables of successive builders line up.
+      b.append("<table class=\"decisions\"><colgroup><col style=\"width:170px\"><col style=\"width:100px\">")
+          .append("<col style=\"width:70px\"><col style=\"width:110px\"><col><col style=\"width:70px\">")
+          .append("<col style=\"width:45px\"><col style=\"width:45px\"></colgroup>")
+          .append("<thead><tr><th>Event time (UTC)</th><th>Event</th><th class=\"num\">Build</th>")
           .append("<th>Result</th><th>Decision</th><th class=\"num\">Count</th>")
-          .append("<th class=\"num\" title=\"builders failure-retriggered before this decision\">f</th>")
-          .append("<th class=\"num\" title=\"builders seen on the push\">J</th></tr></thead><tbody>\n");
+          .append("<th class=\"num sym\" title=\"builders failure-retriggered before this decision\">f</th>")
+          .append("<th class=\"num sym\" title=\"builders seen on the push\">J</th></tr></thead><tbody>\n");
       for (PushView.DecisionView d : x.decisions()) {
-        b.append("<tr><td class=\"small\">").append(escape(when(d.eventTime()))).append("</td><td>")
+        b.append("<tr><td class=\"small nowrap\">").append(escape(when(d.eventTime()))).append("</td><td>")
             .append(escape(d.event())).append("</td><td class=\"num\">#").append(d.buildNumber()).append("</td><td>")
             .append(d.result() == null ? "<span class=\"muted\">&ndash;</span>"
                 : "<span class=\"badge r-" + d.result() + "\">" + escape(resultName(d.result())) + "</span>")

@@ -47,7 +47,8 @@ final class PushViews {
     });
     tests.sort(Comparator.comparingInt(PushView.BuilderView::order).thenComparing(PushView.BuilderView::builder));
     String verdict = push.getVerdict();
-    return new PushView(ref.branch(), ref.revision(), verdict, verdict == null ? null : time(push.getVerdictUpdatedAt()),
+    return new PushView(ref.branch(), ref.revision(), verdict,
+        verdict == null ? null : time(push.getVerdictUpdatedAt()),
         new PushView.TryOptions(push.getTryLineSeen(), push.getRebuild(), push.getRebuildTalos(), push.getNoRetry()),
         push.getPusher(), push.getBuildersSeen(), push.getFailureTriggered(), time(push.getLifeStart()),
         time(push.getLastSeen()), tests);

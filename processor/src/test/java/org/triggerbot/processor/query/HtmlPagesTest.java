@@ -93,7 +93,7 @@ class HtmlPagesTest {
     String html = HtmlPages.index(new PushList("FAILING", 20, List.of(failing, green)),
         new ListQuery(VerdictState.FAILING, 20));
 
-    assertTrue(html.contains("<a class=\"mono\" href=\"/pushes/try/aaaaaaaaaaaa\">try/aaaaaaaaaaaa</a>"), html);
+    assertTrue(html.contains("<a class=\"mono nowrap\" href=\"/pushes/try/aaaaaaaaaaaa\">try/aaaaaaaaaaaa</a>"), html);
     assertTrue(html.contains("href=\"/pushes/releases/mozilla-beta/bbbbbbbbbbbb\""), html);
     assertTrue(html.contains("badge v-FAILING") && html.contains("badge v-GREEN"));
     assertTrue(html.contains("1 CONSISTENT_FAILURE") && html.contains("2 PASS"));
