@@ -8,6 +8,8 @@ import static org.triggerbot.processor.query.QueryCluster.DEADLINE;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,12 +24,14 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyQueryMetadata;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.state.HostInfo;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.triggerbot.processor.app.ProcessorConfig;
 import org.triggerbot.processor.app.ProcessorService;
 import org.triggerbot.processor.topology.StoreNames;
 import org.triggerbot.testsupport.Await;
@@ -264,6 +268,45 @@ class PushQueryIntegrationTest {
     }
     assertEquals(listBefore, cluster.get(fresh, "/api/pushes").body());
     cluster.stop(fresh);
+  }
+
+  /**
+   * An instance whose advertised address does not answer (its {@code application.server} names a port nothing
+   * listens on, as a crashed or unreachable instance would): the others answer its pushes with 502 naming it,
+   * and the list, which needs its part, too; its own port still answers for its own pushes.
+   */
+  @Test
+  void anOwnerThatDoesNotAnswerIsA502NamingIt() throws Exception {
+    String app = "triggerbot-iq-unreachable";
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closedPort = socket.getLocalPort();
+    }
+    String nowhere = "127.0.0.1:" + closedPort;
+    ProcessorService reachable = cluster.instance(app, 2, null);
+    ProcessorService unreachable = cluster.instance(app, 2, null,
+        Map.of(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.APPLICATION_SERVER_CONFIG, nowhere));
+    try {
+      QueryCluster.awaitBalanced(app, 1, reachable, unreachable);
+      QueryScenario.Push theirs = pushes.stream().filter(p -> reachable.streams().queryMetadataForKey(
+              StoreNames.PUSHES, p.key(), new StringSerializer()).activeHost().equals(HostInfo.buildFromEndpoint(nowhere)))
+          .findFirst().orElseThrow();
+      Await.until("the unreachable instance to decide " + theirs, DEADLINE, () -> cluster.get(unreachable,
+          "/api/pushes/" + theirs.path()).statusCode() == 200);
+
+      HttpResponse<String> one = cluster.get(reachable, "/api/pushes/" + theirs.path());
+      assertEquals(502, one.statusCode(), one.body());
+      JsonNode body = JSON.readTree(one.body());
+      assertEquals(nowhere, body.get("owner").asText());
+      assertTrue(body.get("error").asText().contains(nowhere + ", did not answer: ConnectException"), one.body());
+      assertEquals(502, cluster.get(reachable, "/api/pushes").statusCode(), "the list needs every part");
+      HttpResponse<String> page = cluster.get(reachable, "/pushes/" + theirs.path());
+      assertEquals(502, page.statusCode());
+      assertTrue(page.body().contains("did not answer"), page.body());
+    } finally {
+      cluster.stop(reachable);
+      cluster.stop(unreachable);
+    }
   }
 
   private static void assertPush(QueryScenario.Push p, JsonNode push) {

@@ -76,6 +76,12 @@ final class QueryCluster implements AutoCloseable {
    * @param restoreListener hears of state restoration (null: none)
    */
   ProcessorService instance(String applicationId, int partitions, StateRestoreListener restoreListener) {
+    return instance(applicationId, partitions, restoreListener, Map.of());
+  }
+
+  /** As {@link #instance(String, int, StateRestoreListener)}, with more configuration on top. */
+  ProcessorService instance(String applicationId, int partitions, StateRestoreListener restoreListener,
+                            Map<String, String> more) {
     Map<String, String> values = new HashMap<>();
     values.put(ProcessorConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
     values.put(ProcessorConfig.APPLICATION_ID, applicationId);
@@ -86,6 +92,7 @@ final class QueryCluster implements AutoCloseable {
     values.put(AdminServer.PORT, "0");
     values.put(AdminServer.BIND, "127.0.0.1");
     values.put(ProcessorConfig.ADMIN_ADVERTISED_HOST, "127.0.0.1");
+    values.putAll(more);
     ProcessorService service = ProcessorService.start(ProcessorConfig.of(values), restoreListener);
     services.add(service);
     return service;
