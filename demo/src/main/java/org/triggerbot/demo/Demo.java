@@ -24,6 +24,7 @@ import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.ParseOutcome;
+import org.triggerbot.processor.query.PushRef;
 import org.triggerbot.processor.pulse.PulseParser;
 import org.triggerbot.processor.replay.Replay;
 import org.triggerbot.processor.state.EventKind;
@@ -139,7 +140,7 @@ public final class Demo {
         return 1;
       }
       String page = watch.mostInterestingPush()
-          .map(push -> pipeline.processorUrl() + "/pushes/" + push)
+          .map(v -> pipeline.processorUrl() + "/pushes/" + new PushRef(v.getBranch(), v.getRevision()).path())
           .orElse(pipeline.processorUrl() + "/");
       out.println("push page: " + page);
       if (serve == null ? System.console() != null : serve) {
@@ -348,12 +349,12 @@ public final class Demo {
     }
 
     /** The push a developer would look at first: FAILING, else UNKNOWN, else INTERMITTENT_ONLY, else any. */
-    java.util.Optional<String> mostInterestingPush() {
+    java.util.Optional<PushVerdict> mostInterestingPush() {
       for (VerdictState state : List.of(VerdictState.FAILING, VerdictState.UNKNOWN, VerdictState.INTERMITTENT_ONLY,
           VerdictState.PENDING, VerdictState.GREEN)) {
-        for (Map.Entry<String, PushVerdict> e : latest.entrySet()) {
-          if (e.getValue().getState() == state) {
-            return java.util.Optional.of(e.getKey());
+        for (PushVerdict v : latest.values()) {
+          if (v.getState() == state) {
+            return java.util.Optional.of(v);
           }
         }
       }
