@@ -38,6 +38,8 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The admin port every service exposes (SPEC section 7): health for the orchestrator and metrics for Prometheus,
@@ -91,7 +93,7 @@ public final class AdminServer implements AutoCloseable {
   public static final String HTML_TYPE = "text/html; charset=utf-8";
 
   /** The JDK's logger facade: common has no logging dependency of its own, and this logs one thing only. */
-  private static final System.Logger LOG = System.getLogger(AdminServer.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   /** Two threads: a slow scrape never delays a health probe. */
   private static final int THREADS = 2;
@@ -432,7 +434,7 @@ public final class AdminServer implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while answering " + request.rawPath(), e);
     } catch (Exception e) {
-      LOG.log(System.Logger.Level.ERROR, "admin route " + request.method() + " " + request.rawPath() + " failed", e);
+      LOG.error("admin route {} {} failed", request.method(), request.rawPath(), e);
       respond(exchange, 500, JSON_TYPE, json(Map.of("status", "INTERNAL_ERROR",
           "error", e.getClass().getSimpleName())));
       return;
