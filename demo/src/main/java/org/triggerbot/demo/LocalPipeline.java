@@ -208,7 +208,12 @@ public final class LocalPipeline implements AutoCloseable {
       processor.close(); // leaves the group, as the service does on a stop
     }
     buildapi.close();
-    amqp.close();
+    try {
+      amqp.close();
+    } catch (IllegalStateException alreadyStopping) {
+      // On Ctrl-C (demo --serve) Qpid's own shutdown hook runs beside ours and may have begun closing the broker:
+      // it is going away either way, and Kafka and the state directory must still be closed and deleted.
+    }
     kafka.close();
     if (!Files.exists(stateDir)) {
       return; // closed before
