@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -75,8 +76,20 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
   static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
   static final Duration SWEEP_GRACE = Duration.ofDays(1);
 
+  /** Pushes whose verdict entries {@link #entries} keeps: a busy try day has tens of pushes running at once. */
+  static final int VERDICT_CACHE_PUSHES = 256;
+
   private final Policy policy;
   private final boolean wallClock;
+  /**
+   * The verdict entries of the test builders of recently changed pushes, in order of appearance: derived from
+   * {@code builder-state}, never a source of truth. Every write of a test builder's state updates it, a forgotten
+   * push leaves it, and {@link #init} empties it (Kafka Streams initialises the processor again whenever a task's
+   * stores are rebuilt, e.g. after an aborted transaction), so it always equals what a scan of the store would
+   * read. It spares each verdict a scan and decode of all the push's builders, which cost a quarter of the
+   * replay's time; a push not in it is read from the store.
+   */
+  private final Map<String, Map<String, BuilderVerdict>> entries;
   private ProcessorContext<String, SpecificRecord> context;
   private KeyValueStore<String, PushState> pushes;
   private KeyValueStore<String, BuilderState> builders;
@@ -84,17 +97,28 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
   private StoreGlobalWindow window;
   private final Map<DecisionReason, Sensor> decisionSensors = new EnumMap<>(DecisionReason.class);
 
-  DecideProcessor(Policy policy, boolean wallClock) {
+  DecideProcessor(Policy policy, boolean wallClock, int cachedPushes) {
     this.policy = policy;
     this.wallClock = wallClock;
+    this.entries = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Map<String, BuilderVerdict>> eldest) {
+        return size() > cachedPushes;
+      }
+    };
   }
 
-  /** Supplies the processor with its stores attached. */
-  static ProcessorSupplier<String, PushEvent, String, SpecificRecord> supplier(Policy policy, boolean wallClock) {
+  /**
+   * Supplies the processor with its stores attached.
+   *
+   * @param cachedPushes how many pushes' verdict entries to keep in memory (0: read every verdict from the store)
+   */
+  static ProcessorSupplier<String, PushEvent, String, SpecificRecord> supplier(Policy policy, boolean wallClock,
+                                                                             int cachedPushes) {
     return new ProcessorSupplier<>() {
       @Override
       public Processor<String, PushEvent, String, SpecificRecord> get() {
-        return new DecideProcessor(policy, wallClock);
+        return new DecideProcessor(policy, wallClock, cachedPushes);
       }
 
       @Override
@@ -115,6 +139,7 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
   @Override
   public void init(ProcessorContext<String, SpecificRecord> context) {
     this.context = context;
+    entries.clear(); // the stores may have been rebuilt: nothing derived from them before holds
     this.pushes = context.getStateStore(StoreNames.PUSHES);
     this.builders = context.getStateStore(StoreNames.BUILDERS);
     this.seen = context.getStateStore(StoreNames.SEEN_EVENTS);
@@ -154,6 +179,11 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
     Policy.Applied applied = policy.apply(push, builders.get(builderKey), event, window, decisionId);
     pushes.put(pushKey, push);
     builders.put(builderKey, applied.builder());
+    Map<String, BuilderVerdict> cached = entries.get(pushKey);
+    if (cached != null && applied.builder().getTestJob() && applied.builder().getClassification() != null) {
+      // A new builder goes last, which is its order of appearance; a known one keeps its place.
+      cached.put(event.getBuilder(), Verdicts.builderVerdict(event.getBuilder(), applied.builder()));
+    }
 
     Decision d = applied.decision();
     if (d != null) {
@@ -203,32 +233,41 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
   }
 
   /**
-   * The push's verdict with every test builder, in order of first appearance. Read from the store (this
-   * message's builder was just written there), so only a change of verdict pays for the scan of the push's
-   * builders, not every message.
+   * The push's verdict with every test builder, in order of first appearance: from {@link #entries}, or read
+   * from the store (this message's builder was just written there) when the push is not cached.
    */
   private void forwardVerdict(PushEvent event, PushState push, String pushKey) {
-    List<BuilderEntry> entries = new ArrayList<>();
+    Map<String, BuilderVerdict> builderVerdicts = entries.get(pushKey);
+    if (builderVerdicts == null) {
+      builderVerdicts = readVerdictEntries(pushKey);
+      entries.put(pushKey, builderVerdicts);
+    }
+    PushVerdict verdict = PushVerdict.newBuilder()
+        .setBranch(event.getBranch())
+        .setRevision(event.getRevision())
+        .setState(VerdictState.valueOf(push.getVerdict()))
+        .setBuilders(new ArrayList<>(builderVerdicts.values()))
+        .setUpdatedAt(Instant.ofEpochMilli(push.getVerdictUpdatedAt()))
+        .build();
+    context.forward(new Record<String, SpecificRecord>(pushKey, verdict, event.getEventTime()));
+  }
+
+  /** The verdict entries of every test builder of the push, from the store, in order of first appearance. */
+  private Map<String, BuilderVerdict> readVerdictEntries(String pushKey) {
+    List<BuilderEntry> found = new ArrayList<>();
     String prefix = Keys.prefix(pushKey);
     try (KeyValueIterator<String, BuilderState> it = builders.prefixScan(prefix, new StringSerializer())) {
       while (it.hasNext()) {
         KeyValue<String, BuilderState> kv = it.next();
         if (kv.value.getTestJob() && kv.value.getClassification() != null) {
-          entries.add(new BuilderEntry(kv.value.getOrder(), kv.key.substring(prefix.length()), kv.value));
+          found.add(new BuilderEntry(kv.value.getOrder(), kv.key.substring(prefix.length()), kv.value));
         }
       }
     }
-    entries.sort(Comparator.comparingInt(BuilderEntry::order));
-    List<BuilderVerdict> verdicts = new ArrayList<>(entries.size());
-    entries.forEach(e -> verdicts.add(Verdicts.builderVerdict(e.name(), e.state())));
-    PushVerdict verdict = PushVerdict.newBuilder()
-        .setBranch(event.getBranch())
-        .setRevision(event.getRevision())
-        .setState(VerdictState.valueOf(push.getVerdict()))
-        .setBuilders(verdicts)
-        .setUpdatedAt(Instant.ofEpochMilli(push.getVerdictUpdatedAt()))
-        .build();
-    context.forward(new Record<String, SpecificRecord>(pushKey, verdict, event.getEventTime()));
+    found.sort(Comparator.comparingInt(BuilderEntry::order));
+    Map<String, BuilderVerdict> byName = new LinkedHashMap<>();
+    found.forEach(e -> byName.put(e.name(), Verdicts.builderVerdict(e.name(), e.state())));
+    return byName;
   }
 
   private record BuilderEntry(int order, String name, BuilderState state) {}
@@ -248,6 +287,7 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
   }
 
   private void forget(String pushKey) {
+    entries.remove(pushKey);
     pushes.delete(pushKey);
     deletePrefix(builders, Keys.prefix(pushKey));
     deletePrefix(seen, Keys.prefix(pushKey));

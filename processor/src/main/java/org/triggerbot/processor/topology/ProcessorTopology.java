@@ -46,6 +46,11 @@ public final class ProcessorTopology {
   private ProcessorTopology() {}
 
   public static Topology build(TopologySettings settings) {
+    return build(settings, DecideProcessor.VERDICT_CACHE_PUSHES);
+  }
+
+  /** {@link #build(TopologySettings)} with {@code decide}'s verdict cache of that many pushes (tests: 0 = none). */
+  static Topology build(TopologySettings settings, int verdictCachePushes) {
     PolicySettings policySettings = settings.policy();
     PulseParser parser = new PulseParser(policySettings.branches(), policySettings.pulseMaxBytes());
     Policy policy = new Policy(shareGlobalLimits(policySettings, settings.decisionPartitions()));
@@ -72,7 +77,8 @@ public final class ProcessorTopology {
         .repartition(Repartitioned.with(Serdes.String(), AvroSerde.of(PushEvent.class))
             .withName(BY_PUSH)
             .withNumberOfPartitions(settings.decisionPartitions()))
-        .process(DecideProcessor.supplier(policy, settings.wallClockDecisions()), Named.as("decide"));
+        .process(DecideProcessor.supplier(policy, settings.wallClockDecisions(), verdictCachePushes),
+            Named.as("decide"));
 
     decided.split(Named.as("decided-"))
         .branch((k, v) -> v instanceof TriggerDecision, Branched.withConsumer(s -> s

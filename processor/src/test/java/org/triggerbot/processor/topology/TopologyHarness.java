@@ -35,13 +35,19 @@ public final class TopologyHarness implements AutoCloseable {
   private final TestOutputTopic<String, PushVerdict> verdicts;
 
   public TopologyHarness(List<String> policy, Path stateDir) {
+    this(policy, stateDir, DecideProcessor.VERDICT_CACHE_PUSHES);
+  }
+
+  /** With {@code decide}'s verdict cache holding that many pushes (0: every verdict read from the store). */
+  TopologyHarness(List<String> policy, Path stateDir, int verdictCachePushes) {
     PolicySettings settings = PolicyConfig.fromAssignments(policy);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "triggerbot-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
-    driver = new TopologyTestDriver(ProcessorTopology.build(new TopologySettings(settings, 1, false)), props);
+    driver = new TopologyTestDriver(
+        ProcessorTopology.build(new TopologySettings(settings, 1, false), verdictCachePushes), props);
     input = driver.createInputTopic(Topics.PULSE_RAW.name(), Topics.PULSE_RAW.keySerde().serializer(),
         Topics.PULSE_RAW.valueSerde().serializer());
     decisions = driver.createOutputTopic(Topics.TRIGGER_DECISIONS.name(),
