@@ -102,23 +102,25 @@ public final class Policy {
     } else {
       builder.getRuns().put(Long.toString(event.getBuildNumber()), event.getResult());
     }
-    if (!event.getTestJob()) {
-      return new Applied(builder, null, false);
-    }
-
-    // Judged with the finishing run counted, before this event's own decision.
-    boolean inConfirmation = inConfirmation(builder);
     Decision decision = null;
-    if (event.getEvent() == EventKind.STARTED) {
-      int requested = requestedCount(push, event.getBuilder());
-      if (firstStart && requested > 0) {
-        decision = decide(TriggerKind.REQUESTED, requested, inConfirmation, push, builder, event, window, decisionId);
+    if (event.getTestJob()) {
+      // Judged with the finishing run counted, before this event's own decision.
+      boolean inConfirmation = inConfirmation(builder);
+      if (event.getEvent() == EventKind.STARTED) {
+        int requested = requestedCount(push, event.getBuilder());
+        if (firstStart && requested > 0) {
+          decision = decide(TriggerKind.REQUESTED, requested, inConfirmation, push, builder, event, window,
+              decisionId);
+        }
+      } else if (isFailure(event.getResult()) || inConfirmation) {
+        decision = decide(TriggerKind.FAILURE, settings.retryCount(), inConfirmation, push, builder, event, window,
+            decisionId);
       }
-    } else if (isFailure(event.getResult()) || inConfirmation) {
-      decision = decide(TriggerKind.FAILURE, settings.retryCount(), inConfirmation, push, builder, event, window,
-          decisionId);
     }
-    return new Applied(builder, decision, reclassify(push, builder, t));
+    // Verdicts follow the builder (a test builder by its first message), so the push's counts and the builders
+    // a verdict lists always agree.
+    boolean verdictChanged = builder.getTestJob() && reclassify(push, builder, t);
+    return new Applied(builder, decision, verdictChanged);
   }
 
   /**
