@@ -104,17 +104,20 @@ public final class Policy {
     }
     Decision decision = null;
     if (event.getTestJob()) {
-      // Judged with the finishing run counted, before this event's own decision.
-      boolean inConfirmation = inConfirmation(builder);
+      // In confirmation is judged with the finishing run counted, before this event's own decision; only for an
+      // event that is evaluated, or a finish that may be.
       if (event.getEvent() == EventKind.STARTED) {
         int requested = requestedCount(push, event.getBuilder());
         if (firstStart && requested > 0) {
-          decision = decide(TriggerKind.REQUESTED, requested, inConfirmation, push, builder, event, window,
+          decision = decide(TriggerKind.REQUESTED, requested, inConfirmation(builder), push, builder, event, window,
               decisionId);
         }
-      } else if (isFailure(event.getResult()) || inConfirmation) {
-        decision = decide(TriggerKind.FAILURE, settings.retryCount(), inConfirmation, push, builder, event, window,
-            decisionId);
+      } else {
+        boolean inConfirmation = inConfirmation(builder);
+        if (isFailure(event.getResult()) || inConfirmation) {
+          decision = decide(TriggerKind.FAILURE, settings.retryCount(), inConfirmation, push, builder, event,
+              window, decisionId);
+        }
       }
     }
     // Verdicts follow the builder (a test builder by its first message), so the push's counts and the builders

@@ -88,14 +88,24 @@ public final class Verdicts {
 
   /** The verdict entry of one test builder: its classification, its runs by build number, its jobs issued. */
   public static BuilderVerdict builderVerdict(String builder, BuilderState state) {
-    List<JobRun> runs = new ArrayList<>(state.getRuns().size());
-    state.getRuns().forEach((number, result) -> runs.add(new JobRun(Long.parseLong(number), result)));
-    runs.sort(Comparator.comparingLong(JobRun::getBuildNumber));
     return BuilderVerdict.newBuilder()
         .setBuilder(builder)
         .setClassification(BuilderClassification.valueOf(state.getClassification()))
-        .setRuns(runs)
+        .setRuns(runs(state))
         .setJobsIssued(state.getJobsIssued())
         .build();
+  }
+
+  /**
+   * A builder's finished runs, sorted by build number (the store keeps them in a map keyed by the decimal build
+   * number, as {@code Policy} writes them).
+   *
+   * @throws NumberFormatException when a key is not a build number: a broken store
+   */
+  public static List<JobRun> runs(BuilderState state) {
+    List<JobRun> runs = new ArrayList<>(state.getRuns().size());
+    state.getRuns().forEach((number, result) -> runs.add(new JobRun(Long.parseLong(number), result)));
+    runs.sort(Comparator.comparingLong(JobRun::getBuildNumber));
+    return runs;
   }
 }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.triggerbot.processor.policy.Verdicts;
 import org.triggerbot.processor.state.BuilderState;
 import org.triggerbot.processor.state.DecisionNote;
 import org.triggerbot.processor.state.PushState;
@@ -56,9 +57,14 @@ final class PushViews {
 
   /** One builder: runs sorted by build number, decisions in the order they were taken. */
   static PushView.BuilderView builder(String name, BuilderState b) {
-    List<PushView.Run> runs = new ArrayList<>();
-    b.getRuns().forEach((number, result) -> runs.add(new PushView.Run(buildNumber(name, number), result)));
-    runs.sort(Comparator.comparingLong(PushView.Run::buildNumber));
+    List<PushView.Run> runs;
+    try {
+      runs = Verdicts.runs(b).stream().map(r -> new PushView.Run(r.getBuildNumber(), r.getResult())).toList();
+    } catch (NumberFormatException e) {
+      // The processor writes Long.toString(buildNumber); anything else is a broken store, not a request problem.
+      throw new IllegalStateException("builder " + name + " has a run that is not a build number: "
+          + e.getMessage(), e);
+    }
     List<PushView.DecisionView> decisions = b.getDecisions().stream().map(PushViews::decision).toList();
     return new PushView.BuilderView(name, b.getOrder(), b.getClassification(), runs, b.getJobsIssued(),
         b.getFailureTriggers(), decisions);
@@ -136,14 +142,5 @@ final class PushViews {
   /** An event time (epoch milliseconds) as an ISO-8601 instant, e.g. {@code 2015-06-01T10:00:00Z}. */
   static String time(long epochMillis) {
     return Instant.ofEpochMilli(epochMillis).toString();
-  }
-
-  private static long buildNumber(String builder, String number) {
-    try {
-      return Long.parseLong(number);
-    } catch (NumberFormatException e) {
-      // The processor writes Long.toString(buildNumber); anything else is a broken store, not a request problem.
-      throw new IllegalStateException("builder " + builder + " has a run that is not a build number: " + number, e);
-    }
   }
 }
