@@ -12,6 +12,7 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
+import org.triggerbot.processor.decide.Keys;
 import org.triggerbot.processor.policy.Policy;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.PulseParser;

@@ -1,22 +1,22 @@
-package org.triggerbot.processor.topology;
+package org.triggerbot.processor.decide;
 
 /**
  * Record and store keys. A push key is {@code branch/revision} with the revision exactly 12 hex characters, so
  * {@code push + "/"} is an unambiguous prefix of every builder and routing-key entry of that push, even for
  * branch names that contain {@code /}.
  */
-final class Keys {
+public final class Keys {
   private Keys() {}
 
-  static String push(String branch, String revision) {
+  public static String push(String branch, String revision) {
     return branch + "/" + revision;
   }
 
-  static String under(String pushKey, String name) {
+  public static String under(String pushKey, String name) {
     return pushKey + "/" + name;
   }
 
-  static String prefix(String pushKey) {
+  public static String prefix(String pushKey) {
     return pushKey + "/";
   }
 }
