@@ -38,7 +38,9 @@ import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.ParseOutcome;
 import org.triggerbot.processor.pulse.PulseParser;
+import org.triggerbot.processor.replay.JsonLinesOutput;
 import org.triggerbot.processor.replay.Replay;
+import org.triggerbot.processor.replay.ReplaySource;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
@@ -195,9 +197,10 @@ public final class Bench {
     Path out = work.resolve("replay-decisions.jsonl");
     long start = System.nanoTime();
     Replay.Summary summary;
-    try (BufferedReader in = Files.newBufferedReader(feed, StandardCharsets.UTF_8);
+    try (ReplaySource in = ReplaySource.lines(Files.newInputStream(feed), Files.size(feed));
         BufferedWriter writer = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-      summary = new Replay(PolicyConfig.parse(Map.of())).run(in, writer, new PrintStream(OutputStream.nullOutputStream()));
+      summary = new Replay(PolicyConfig.parse(Map.of()))
+          .run(in, new JsonLinesOutput(writer, null), new PrintStream(OutputStream.nullOutputStream()));
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     results.put("replayRate", round(summary.lines() / seconds));

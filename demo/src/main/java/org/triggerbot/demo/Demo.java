@@ -1,8 +1,6 @@
 package org.triggerbot.demo;
 
-import java.io.BufferedReader;
 import java.io.PrintStream;
-import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +24,9 @@ import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.ParseOutcome;
 import org.triggerbot.processor.query.PushRef;
 import org.triggerbot.processor.pulse.PulseParser;
-import org.triggerbot.processor.replay.Replay;
+import org.triggerbot.processor.replay.FastReplay;
+import org.triggerbot.processor.replay.JsonLinesOutput;
+import org.triggerbot.processor.replay.ReplaySource;
 import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
 import org.triggerbot.schemas.BuilderClassification;
@@ -161,8 +161,11 @@ public final class Demo {
     static Expected replay(PolicySettings policy, List<String> published) throws java.io.IOException {
       StringWriter decisions = new StringWriter();
       StringWriter verdicts = new StringWriter();
-      new Replay(policy).run(new BufferedReader(new StringReader(String.join("\n", published))), decisions,
-          verdicts, new PrintStream(java.io.OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
+      new FastReplay(policy).run(
+          ReplaySource.lines(new java.io.ByteArrayInputStream(String.join("\n", published)
+              .getBytes(StandardCharsets.UTF_8)), -1),
+          new JsonLinesOutput(decisions, verdicts),
+          new PrintStream(java.io.OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
       List<String> lines = decisions.toString().lines().toList();
       return new Expected(lines.size(), lines.stream().filter(l -> l.contains("\"reason\":\"TRIGGER_")).count(),
           verdicts.toString().lines().count());

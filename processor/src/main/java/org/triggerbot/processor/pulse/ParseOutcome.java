@@ -11,8 +11,11 @@ public sealed interface ParseOutcome {
   /**
    * Valid enough to know it is none of our business (another exchange, another event kind such as
    * {@code log_uploaded}, or a branch that is not enabled): dropped, counted, neither rejected nor decided.
+   *
+   * @param sent the message's {@code _meta.sent} in epoch milliseconds, null when absent or unreadable: a replay
+   *     advances its stream time with it, as the processor's stream time advances with every record
    */
-  record OutOfScope(String why) implements ParseOutcome {}
+  record OutOfScope(String why, Long sent) implements ParseOutcome {}
 
   /** Bad input: goes to {@code pulse.rejected} with a stable reason code and a sentence for people. */
   record Rejected(RejectReason reason, String error) implements ParseOutcome {}

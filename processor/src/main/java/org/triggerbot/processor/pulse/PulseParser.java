@@ -89,16 +89,16 @@ public final class PulseParser {
     JsonNode meta = object(root, "_meta", "_meta");
     String exchange = string(meta, "exchange", "_meta.exchange");
     if (!BUILD_EXCHANGES.contains(exchange)) {
-      return new ParseOutcome.OutOfScope("exchange " + exchange);
+      return new ParseOutcome.OutOfScope("exchange " + exchange, PulseEnvelope.of(meta).sent());
     }
     String routingKey = string(meta, "routing_key", "_meta.routing_key");
     if (!routingKey.startsWith("build.") || !(routingKey.endsWith(".started") || routingKey.endsWith(".finished"))) {
-      return new ParseOutcome.OutOfScope("event " + routingKey);
+      return new ParseOutcome.OutOfScope("event " + routingKey, PulseEnvelope.of(meta).sent());
     }
     JsonNode build = object(object(root, "payload", "payload"), "build", "payload.build");
     String branch = Properties.branchOf(build);
     if (!enabledBranches.contains(branch)) {
-      return new ParseOutcome.OutOfScope("branch " + branch);
+      return new ParseOutcome.OutOfScope("branch " + branch, PulseEnvelope.of(meta).sent());
     }
 
     // In scope: from here on, anything wrong is a rejection.

@@ -1,10 +1,8 @@
 package org.triggerbot.processor.replay;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.io.Writer;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
@@ -13,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
+import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -23,7 +22,6 @@ import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.topology.ProcessorTopology;
 import org.triggerbot.processor.topology.RejectOnProcessingError;
 import org.triggerbot.processor.topology.TopologySettings;
-import org.triggerbot.schemas.AvroJson;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.RejectedMessage;
@@ -31,10 +29,11 @@ import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerDecision;
 
 /**
- * Runs the real processor topology over a Pulse JSON Lines file, with no broker: Kafka's own
- * {@link TopologyTestDriver} drives the same topology, stores and policy as production. One decision per output
- * line, in decision order (so a push's decisions are in input order), and optionally the push verdicts the run
- * emitted. Never issues a trigger.
+ * {@code replay --engine topology}: runs the real processor topology over Pulse bodies (a file's lines or a
+ * topic's records), with no broker: Kafka's own {@link TopologyTestDriver} drives the same topology, stores and
+ * policy as production. Decisions in decision order (so a push's decisions are in input order), and the push
+ * verdicts the run emitted. Never issues a trigger. {@link FastReplay} writes the same records many times faster;
+ * this engine is what it is checked against.
  *
  * <p>Deterministic: each input record is stamped with its {@code _meta.sent}; decisions carry no wall-clock
  * time ({@code decidedAt} is null). A line the processor rejects is reported on the error stream with its line
@@ -51,15 +50,11 @@ public final class Replay {
     this.policy = policy;
   }
 
-  public Summary run(BufferedReader in, Writer out, PrintStream err) throws IOException {
-    return run(in, out, null, err);
-  }
-
   /**
-   * Replays {@code in}, writing decisions to {@code out} and, when {@code verdictsOut} is not null, the
-   * {@code push.verdicts} records to it (one {@code PushVerdict} JSON per line, in emission order).
+   * Replays {@code source}, writing decisions and the {@code push.verdicts} records to {@code out}, in emission
+   * order; rejected inputs are reported on {@code err} (where, reason, error).
    */
-  public Summary run(BufferedReader in, Writer out, Writer verdictsOut, PrintStream err) throws IOException {
+  public Summary run(ReplaySource source, ReplayOutput out, PrintStream err) throws IOException {
     Path stateDir = Files.createTempDirectory("triggerbot-replay-");
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "triggerbot-replay");
@@ -75,8 +70,8 @@ public final class Replay {
     long verdictCount = 0;
     try (TopologyTestDriver driver = new TopologyTestDriver(
         ProcessorTopology.build(new TopologySettings(policy, 1, false)), props, Instant.EPOCH)) {
-      TestInputTopic<String, PulseMessage> input = driver.createInputTopic(Topics.PULSE_RAW.name(),
-          Topics.PULSE_RAW.keySerde().serializer(), Topics.PULSE_RAW.valueSerde().serializer());
+      TestInputTopic<String, byte[]> input = driver.createInputTopic(Topics.PULSE_RAW_BYTES.name(),
+          Topics.PULSE_RAW_BYTES.keySerde().serializer(), Topics.PULSE_RAW_BYTES.valueSerde().serializer());
       TestOutputTopic<String, TriggerDecision> decided = driver.createOutputTopic(Topics.TRIGGER_DECISIONS.name(),
           Topics.TRIGGER_DECISIONS.keySerde().deserializer(), Topics.TRIGGER_DECISIONS.valueSerde().deserializer());
       TestOutputTopic<String, RejectedMessage> rejects = driver.createOutputTopic(Topics.PULSE_REJECTED.name(),
@@ -84,50 +79,51 @@ public final class Replay {
       TestOutputTopic<String, PushVerdict> verdicts = driver.createOutputTopic(Topics.PUSH_VERDICTS.name(),
           Topics.PUSH_VERDICTS.keySerde().deserializer(), Topics.PUSH_VERDICTS.valueSerde().deserializer());
       long lastTime = 0;
-      String line;
-      while ((line = in.readLine()) != null) {
+      for (List<Input> chunk = source.next(256); !chunk.isEmpty(); chunk = source.next(256)) {
+       for (Input in : chunk) {
         lines++;
-        if (line.isBlank()) {
+        if (in.blank()) {
           blank++;
           continue;
         }
-        byte[] body = line.getBytes(StandardCharsets.UTF_8);
-        PulseEnvelope envelope = PulseEnvelope.read(body);
-        // A line without a readable _meta.sent is rejected by the processor; its record keeps stream time still.
-        lastTime = envelope.sent() == null ? lastTime : envelope.sent();
-        String routingKey = envelope.routingKey() == null ? "" : envelope.routingKey();
-        input.pipeInput(routingKey, PulseMessage.newBuilder()
-            .setExchange(envelope.exchange() == null ? "" : envelope.exchange())
-            .setRoutingKey(routingKey)
-            .setBody(ByteBuffer.wrap(body))
-            .setReceivedAt(Instant.ofEpochMilli(lastTime))
-            .build(), lastTime);
+        byte[] value;
+        String routingKey = "";
+        if (in.undecodable() != null) {
+          value = in.rawValue(); // not a PulseMessage: the processor rejects it as it would live
+        } else {
+          PulseEnvelope envelope = PulseEnvelope.read(in.body());
+          // A line without a readable _meta.sent is rejected by the processor; its record keeps stream time still.
+          lastTime = envelope.sent() == null ? lastTime : envelope.sent();
+          routingKey = envelope.routingKey() == null ? "" : envelope.routingKey();
+          value = Topics.PULSE_RAW.valueSerde().serializer().serialize(Topics.PULSE_RAW.name(),
+              PulseMessage.newBuilder()
+                  .setExchange(envelope.exchange() == null ? "" : envelope.exchange())
+                  .setRoutingKey(routingKey)
+                  .setBody(ByteBuffer.wrap(in.body()))
+                  .setReceivedAt(Instant.ofEpochMilli(lastTime))
+                  .build());
+        }
+        input.pipeInput(routingKey, value, lastTime);
         while (!rejects.isEmpty()) {
           RejectedMessage r = rejects.readValue();
           rejected++;
-          err.println("line " + lines + ": " + r.getReason() + ": " + r.getError());
+          err.println(in.where() + ": " + r.getReason() + ": " + r.getError());
         }
         while (!decided.isEmpty()) {
-          out.write(AvroJson.toJsonLine(decided.readValue()));
-          out.write('\n');
+          out.decision(decided.readValue());
           decisions++;
         }
         while (!verdicts.isEmpty()) {
           PushVerdict verdict = verdicts.readValue();
           verdictCount++;
-          if (verdictsOut != null) {
-            verdictsOut.write(AvroJson.toJsonLine(verdict));
-            verdictsOut.write('\n');
-          }
+          out.verdict(verdict);
         }
+       }
       }
     } finally {
       deleteRecursively(stateDir);
     }
     out.flush();
-    if (verdictsOut != null) {
-      verdictsOut.flush();
-    }
     return new Summary(lines, decisions, rejected, blank, verdictCount);
   }
 

@@ -1,6 +1,5 @@
 package org.triggerbot.processor.replay;
 
-import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
@@ -11,30 +10,40 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import org.apache.kafka.common.config.ConfigException;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
 
 /**
- * {@code triggerbot replay --input FILE.jsonl --output FILE.jsonl [--verdicts FILE.jsonl] [--set key=value]...}
- * (SPEC section 7).
+ * {@code triggerbot replay (--input FILE.jsonl | --from-topic ...) (--output FILE.jsonl [--verdicts FILE.jsonl] |
+ * --to-topics PREFIX) [--set key=value]... [--engine fast|topology]} (SPEC section 7).
  * Exit codes: 0 success, 2 bad arguments (with usage), 1 failure.
  */
 public final class ReplayCommand {
 
   static final String USAGE = """
-      usage: triggerbot replay --input FILE.jsonl --output FILE.jsonl|- [--verdicts FILE.jsonl|-] [--set key=value]...
+      usage: triggerbot replay (--input FILE.jsonl | --from-topic TOPIC --bootstrap-servers HOST:PORT
+                               [--from-time T] [--to-time T])
+                               (--output FILE.jsonl|- [--verdicts FILE.jsonl|-] | --to-topics PREFIX)
+                               [--set key=value]... [--engine fast|topology]
 
-      Runs the processor topology over a Pulse JSON Lines file (one mozillapulse message per line) with no
-      broker and writes one decision per line, as JSON with the TriggerDecision field names, in decision order.
-      Never issues a trigger. Malformed lines are reported on standard error (line number, reason) and skipped.
+      Decides a recorded Pulse feed as the processor would, with no running processor, and writes one decision
+      per line, as JSON with the TriggerDecision field names, in decision order. Never issues a trigger.
+      Malformed inputs are reported on standard error (where, reason) and skipped.
 
-        --input FILE    Pulse JSON Lines to replay ('-' reads standard input)
-        --output FILE   where to write decisions ('-' writes standard output)
-        --verdicts FILE also write the push.verdicts records (one PushVerdict JSON per line, in emission
-                        order; '-' writes standard output, which then needs --output to be a file)
-        --set key=value override a policy key (repeatable), e.g. --set budget.floor=3 --set dry.run=true
-        --help          this text
+      %s
+        --output FILE          where to write decisions ('-' writes standard output)
+        --verdicts FILE        also write the push.verdicts records (one PushVerdict JSON per line, in emission
+                               order; '-' writes standard output, which then needs --output to be a file)
+        --to-topics PREFIX     write to the topics PREFIX.trigger.decisions and PREFIX.push.verdicts instead
+                               (created when missing), with the schemas' serdes
+        --set key=value        override a policy key (repeatable), e.g. --set budget.floor=3 --set dry.run=true
+        --engine ENGINE        fast (default): parse on every core, decide in memory;
+                               topology: the processor's Kafka Streams topology on TopologyTestDriver (slower;
+                               the reference the fast engine is tested against)
+        --help                 this text
 
       Policy keys: %s
       """;
@@ -43,39 +52,56 @@ public final class ReplayCommand {
 
   /** Runs the command; returns the exit code. */
   public static int run(List<String> args, PrintStream stdout, PrintStream stderr) {
-    String input = null;
+    SourceOptions source = new SourceOptions();
     String output = null;
     String verdicts = null;
+    String toTopics = null;
+    String engine = "fast";
     List<String> overrides = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
-      switch (arg) {
-        case "--help", "-h" -> {
-          stdout.print(usage());
-          return 0;
-        }
-        case "--input", "--output", "--verdicts", "--set" -> {
-          if (i + 1 >= args.size()) {
-            return badArguments(stderr, arg + " needs a value");
+      if (arg.equals("--help") || arg.equals("-h")) {
+        stdout.print(usage());
+        return 0;
+      }
+      boolean known = SourceOptions.takesValue(arg)
+          || List.of("--output", "--verdicts", "--set", "--to-topics", "--engine").contains(arg);
+      if (!known) {
+        return badArguments(stderr, "unknown argument '" + arg + "'");
+      }
+      if (i + 1 >= args.size()) {
+        return badArguments(stderr, arg + " needs a value");
+      }
+      String value = args.get(++i);
+      try {
+        if (!source.accept(arg, value)) {
+          switch (arg) {
+            case "--output" -> output = value;
+            case "--verdicts" -> verdicts = value;
+            case "--to-topics" -> toTopics = value;
+            case "--engine" -> engine = value;
+            default -> overrides.add(value);
           }
-          String value = args.get(++i);
-          if (arg.equals("--input")) {
-            input = value;
-          } else if (arg.equals("--output")) {
-            output = value;
-          } else if (arg.equals("--verdicts")) {
-            verdicts = value;
-          } else {
-            overrides.add(value);
-          }
         }
-        default -> {
-          return badArguments(stderr, "unknown argument '" + arg + "'");
-        }
+      } catch (IllegalArgumentException e) {
+        return badArguments(stderr, e.getMessage());
       }
     }
-    if (input == null || output == null) {
-      return badArguments(stderr, input == null ? "--input is required" : "--output is required");
+    String problem = source.problem();
+    if (problem != null) {
+      return badArguments(stderr, problem);
+    }
+    if (!engine.equals("fast") && !engine.equals("topology")) {
+      return badArguments(stderr, "--engine " + engine + ": expected fast or topology");
+    }
+    if (toTopics != null && (output != null || verdicts != null)) {
+      return badArguments(stderr, "--to-topics writes topics: it cannot be combined with --output or --verdicts");
+    }
+    if (toTopics != null && !source.fromTopic()) {
+      return badArguments(stderr, "--to-topics needs --from-topic (its --bootstrap-servers is the cluster written)");
+    }
+    if (toTopics == null && output == null) {
+      return badArguments(stderr, "--output (or --to-topics) is required");
     }
     PolicySettings policy;
     try {
@@ -83,10 +109,7 @@ public final class ReplayCommand {
     } catch (ConfigException e) {
       return badArguments(stderr, "--set: " + e.getMessage());
     }
-    if (!input.equals("-") && !Files.isReadable(Path.of(input))) {
-      return badArguments(stderr, "--input " + input + ": no such readable file");
-    }
-    if ("-".equals(verdicts) && output.equals("-")) {
+    if (output != null && "-".equals(verdicts) && output.equals("-")) {
       return badArguments(stderr, "--output and --verdicts cannot both be standard output");
     }
     if (verdicts != null && !verdicts.equals("-") && !output.equals("-")
@@ -94,18 +117,23 @@ public final class ReplayCommand {
       return badArguments(stderr, "--output and --verdicts name the same file");
     }
 
-    try (BufferedReader in = input.equals("-")
-            ? new BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8))
-            : Files.newBufferedReader(Path.of(input), StandardCharsets.UTF_8);
-         Writer out = open(output, stdout);
-         Writer verdictsOut = verdicts == null ? null : open(verdicts, stdout)) {
+    try (ReplaySource in = source.open();
+         Writer out = output == null ? null : open(output, stdout);
+         Writer verdictsOut = verdicts == null ? null : open(verdicts, stdout);
+         ReplayOutput sink = toTopics != null
+             ? (ReplayOutput) null // PENDING-TOPIC TopicOutput.open(source.bootstrapServers(), toTopics, 1, Map.of())
+             : new JsonLinesOutput(out, verdictsOut)) {
       long start = System.nanoTime();
-      Replay.Summary s = new Replay(policy).run(in, out, verdictsOut, stderr);
+      Replay.Summary s = engine.equals("topology")
+          ? new Replay(policy).run(in, sink, stderr)
+          : new FastReplay(policy, ReplayEngine.defaultThreads(), new StderrProgress(stderr, "replay"))
+              .run(in, sink, stderr);
       double seconds = (System.nanoTime() - start) / 1e9;
-      stderr.printf("replayed %d lines (%d blank, %d rejected) into %d decisions and %d verdicts in %.1f s "
-              + "(%.0f lines/s), policy %s%n",
-          s.lines(), s.blank(), s.rejected(), s.decisions(), s.verdicts(), seconds,
-          s.lines() / Math.max(seconds, 1e-9), policy.version());
+      stderr.printf("replayed %d %s (%d blank, %d rejected) into %d decisions and %d verdicts in %.1f s "
+              + "(%.0f %s/s, engine %s), policy %s%n",
+          s.lines(), source.fromTopic() ? "records" : "lines", s.blank(), s.rejected(), s.decisions(), s.verdicts(),
+          seconds, s.lines() / Math.max(seconds, 1e-9), source.fromTopic() ? "records" : "lines", engine,
+          policy.version());
       return 0;
     } catch (IOException | RuntimeException e) {
       stderr.println("replay failed: " + e);
@@ -120,7 +148,8 @@ public final class ReplayCommand {
   }
 
   static String usage() {
-    return USAGE.formatted(String.join(", ", new java.util.TreeSet<>(PolicyConfig.DEFINITION.names())));
+    return USAGE.formatted(SourceOptions.USAGE.stripTrailing(),
+        String.join(", ", new TreeSet<>(PolicyConfig.DEFINITION.names())));
   }
 
   private static int badArguments(PrintStream stderr, String problem) {

@@ -182,7 +182,7 @@ class ReplayCommandTest {
   void badArgumentsExitTwoWithUsage() throws Exception {
     Path input = write("in.jsonl", List.of());
     assertEquals(2, replay("--output", "-"));
-    assertTrue(stderr().contains("--input is required") && stderr().contains("usage:"), stderr());
+    assertTrue(stderr().contains("--input or --from-topic is required") && stderr().contains("usage:"), stderr());
     assertEquals(2, replay("--input", input.toString()));
     assertEquals(2, replay("--input", input.toString(), "--output", "-", "--bogus"));
     assertEquals(2, replay("--input", dir.resolve("missing.jsonl").toString(), "--output", "-"));

@@ -1,0 +1,112 @@
+package org.triggerbot.processor.replay;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.triggerbot.common.PulseEnvelope;
+
+/**
+ * The input options {@code replay} and {@code whatif} share (SPEC section 7): {@code --input FILE} or
+ * {@code --from-topic TOPIC --bootstrap-servers HOST:PORT [--from-time T] [--to-time T]}.
+ */
+public final class SourceOptions {
+
+  public static final String USAGE = """
+        --input FILE           Pulse JSON Lines, one mozillapulse body per line ('-' reads standard input)
+        --from-topic TOPIC     read a pulse.raw topic instead: a plain consumer on every partition, no consumer
+                               group, nothing committed, up to the end offsets taken at start
+        --bootstrap-servers HOST:PORT   the Kafka cluster of --from-topic
+        --from-time T          with --from-topic: start at event time T (RFC 3339, e.g. 2015-06-01T08:00:00Z,
+                               or epoch milliseconds), found per partition with the time index
+        --to-time T            with --from-topic: stop after event time T (inclusive)
+      """;
+
+  private String input;
+  private String topic;
+  private String bootstrapServers;
+  private Long fromTime;
+  private Long toTime;
+
+  /** Whether {@code option} is one of these; if so, takes its value (throws {@link IllegalArgumentException}). */
+  public boolean accept(String option, String value) {
+    switch (option) {
+      case "--input" -> input = value;
+      case "--from-topic" -> topic = value;
+      case "--bootstrap-servers" -> bootstrapServers = value;
+      case "--from-time" -> fromTime = time(option, value);
+      case "--to-time" -> toTime = time(option, value);
+      default -> {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  public static boolean takesValue(String option) {
+    return List.of("--input", "--from-topic", "--bootstrap-servers", "--from-time", "--to-time").contains(option);
+  }
+
+  /** What is wrong with the options as a whole, or null. */
+  public String problem() {
+    if (input == null && topic == null) {
+      return "--input or --from-topic is required";
+    }
+    if (input != null && topic != null) {
+      return "--input and --from-topic cannot be used together";
+    }
+    if (topic != null && (bootstrapServers == null || bootstrapServers.isBlank())) {
+      return "--from-topic needs --bootstrap-servers";
+    }
+    if (topic == null && (bootstrapServers != null || fromTime != null || toTime != null)) {
+      return "--bootstrap-servers, --from-time and --to-time go with --from-topic";
+    }
+    if (fromTime != null && toTime != null && toTime < fromTime) {
+      return "--to-time is before --from-time";
+    }
+    if (input != null && !input.equals("-") && !Files.isReadable(Path.of(input))) {
+      return "--input " + input + ": no such readable file";
+    }
+    return null;
+  }
+
+  public boolean fromTopic() {
+    return topic != null;
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /** The input for people: the file, or the topic and its servers. */
+  public String describe() {
+    return topic != null ? "topic " + topic + " on " + bootstrapServers : input.equals("-") ? "standard input" : input;
+  }
+
+  /** Opens the input (after {@link #problem()} said nothing). */
+  public ReplaySource open() throws IOException {
+    if (topic != null) {
+      throw new UnsupportedOperationException("PENDING-TOPIC"); // TopicSource.open(bootstrapServers, topic, fromTime, toTime, Map.of());
+    }
+    if (input.equals("-")) {
+      return ReplaySource.lines(System.in, -1);
+    }
+    Path file = Path.of(input);
+    InputStream in = Files.newInputStream(file);
+    return ReplaySource.lines(in, Files.size(file));
+  }
+
+  private static long time(String option, String value) {
+    if (value.matches("\\d{1,18}")) {
+      return Long.parseLong(value);
+    }
+    Long millis = PulseEnvelope.rfc3339Millis(value);
+    if (millis == null) {
+      throw new IllegalArgumentException(option + " " + value
+          + ": not a time (RFC 3339 with an offset, e.g. 2015-06-01T08:00:00Z, or epoch milliseconds)");
+    }
+    return millis;
+  }
+}
