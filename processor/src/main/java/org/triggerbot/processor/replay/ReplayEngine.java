@@ -111,8 +111,14 @@ public final class ReplayEngine {
    */
   record Parsed(Input input, ParseOutcome outcome, Long sent) {}
 
-  /** What a run read. */
-  public record Summary(long inputs, long blank, long rejected) {}
+  /**
+   * What a run read.
+   *
+   * @param bytes the bodies' bytes (line ends not counted)
+   * @param firstSent the earliest readable {@code _meta.sent}, null when no input had one
+   * @param lastSent the latest readable {@code _meta.sent}, null when no input had one
+   */
+  public record Summary(long inputs, long blank, long rejected, long bytes, Long firstSent, Long lastSent) {}
 
   private final int threads;
   private final Progress progress;
@@ -160,6 +166,9 @@ public final class ReplayEngine {
     long blank = 0;
     long rejected = 0;
     long lastTime = 0;
+    long bytes = 0;
+    Long firstSent = null;
+    Long lastSent = null;
     try {
       while (true) {
         List<Parsed> chunk = take(chunks);
@@ -171,6 +180,11 @@ public final class ReplayEngine {
         List<Parsed> piped = new ArrayList<>(chunk.size());
         for (Parsed p : chunk) {
           inputs++;
+          bytes += p.input().body() == null ? 0 : p.input().body().length;
+          if (p.sent() != null) {
+            firstSent = firstSent == null ? p.sent() : Math.min(firstSent, p.sent());
+            lastSent = lastSent == null ? p.sent() : Math.max(lastSent, p.sent());
+          }
           if (p.outcome() == null) {
             blank++;
             continue;
@@ -209,7 +223,7 @@ public final class ReplayEngine {
       pool.shutdownNow();
     }
     progress.done(inputs);
-    return new Summary(inputs, blank, rejected);
+    return new Summary(inputs, blank, rejected, bytes, firstSent, lastSent);
   }
 
   private static void decide(PolicyRun run, List<Parsed> piped, long[] times) {

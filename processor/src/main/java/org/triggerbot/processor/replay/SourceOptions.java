@@ -88,7 +88,7 @@ public final class SourceOptions {
   /** Opens the input (after {@link #problem()} said nothing). */
   public ReplaySource open() throws IOException {
     if (topic != null) {
-      throw new UnsupportedOperationException("PENDING-TOPIC"); // TopicSource.open(bootstrapServers, topic, fromTime, toTime, Map.of());
+      return TopicSource.open(bootstrapServers, topic, fromTime, toTime, Map.of());
     }
     if (input.equals("-")) {
       return ReplaySource.lines(System.in, -1);

@@ -263,7 +263,7 @@ public final class TopicSource implements ReplaySource {
       Part first = null;
       for (Part p : parts) {
         if (!p.buffer.isEmpty() && (first == null || p.buffer.peekFirst().timestamp()
-            <= first.buffer.peekFirst().timestamp())) {
+            < first.buffer.peekFirst().timestamp())) {
           first = p; // strict <: on a tie the earlier (lower-numbered) partition keeps it
         }
       }

@@ -19,13 +19,13 @@ import org.triggerbot.testsupport.pulse.ScenarioStream;
  * {@code _meta.sent}, several-KB bodies (for {@code pulse.max.bytes}), blank and white-space lines, invalid UTF-8,
  * and {@code \r\n} and {@code \r} line ends. As bytes: a file is bytes, not text.
  */
-final class VariedFeed {
+public final class VariedFeed {
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private VariedFeed() {}
 
-  static byte[] generate(long seed, int pushes, int jobs) {
+  public static byte[] generate(long seed, int pushes, int jobs) {
     Random random = new Random(seed);
     List<String> base = ScenarioStream.generate(seed, pushes, jobs);
     List<String> lines = new ArrayList<>(base);

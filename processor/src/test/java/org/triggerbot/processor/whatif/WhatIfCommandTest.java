@@ -1,0 +1,95 @@
+package org.triggerbot.processor.whatif;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.triggerbot.testsupport.pulse.ScenarioStream;
+
+/** {@code triggerbot whatif} as a user runs it: arguments, the CSV, the chart and report files, exit codes. */
+class WhatIfCommandTest {
+
+  @TempDir
+  Path dir;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int whatif(String... args) {
+    return WhatIfCommand.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  private Path feed() throws Exception {
+    Path file = dir.resolve("feed.jsonl");
+    Files.write(file, ScenarioStream.generate(5, 8, 10), StandardCharsets.UTF_8);
+    return file;
+  }
+
+  @Test
+  void writesOneRowPerPolicyInGridOrderWithTheChartAndTheReport() throws Exception {
+    Path csv = dir.resolve("out.csv");
+    Path chart = dir.resolve("chart.svg");
+    Path report = dir.resolve("report.html");
+    assertEquals(0, whatif("--input", feed().toString(), "--set", "retry.count=2",
+        "--grid", "budget.floor=1,3", "--grid", "confirm.max.retriggers=1,2,3",
+        "--output", csv.toString(), "--chart", chart.toString(), "--report", report.toString()), err.toString());
+
+    List<String> lines = Files.readAllLines(csv);
+    assertEquals(WhatIfCsv.header(), lines.get(0));
+    assertTrue(lines.get(0).startsWith("policy,policyVersion,pushes,GREEN,INTERMITTENT_ONLY,FAILING,UNKNOWN,PENDING,"
+        + "decisions,SKIP_IGNORED_USER,"), lines.get(0));
+    assertTrue(lines.get(0).endsWith(",triggerJobs,failureTriggerJobs,requestedTriggerJobs,dryRunJobs,"
+        + "budgetExhaustedPushes,triggersPerPush"), lines.get(0));
+    assertEquals(7, lines.size());
+    assertTrue(lines.get(1).startsWith("budget.floor=1 confirm.max.retriggers=1,"), lines.get(1));
+    assertTrue(lines.get(3).startsWith("budget.floor=1 confirm.max.retriggers=3,"), lines.get(3));
+    assertTrue(lines.get(4).startsWith("budget.floor=3 confirm.max.retriggers=1,"), lines.get(4));
+    assertTrue(Files.readString(chart).contains("<svg"));
+    String html = Files.readString(report);
+    assertTrue(html.contains("budget.floor=3 confirm.max.retriggers=2") && html.contains("not invented"), html);
+  }
+
+  @Test
+  void theCsvCanGoToStandardOutput() throws Exception {
+    assertEquals(0, whatif("--input", feed().toString(), "--grid", "dry.run=true,false", "--output", "-"));
+    List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+    assertEquals(3, lines.size());
+    assertTrue(lines.get(1).startsWith("dry.run=true,"));
+  }
+
+  @Test
+  void badGridsExitTwoNamingWhatIsWrong() throws Exception {
+    String input = feed().toString();
+    assertEquals(2, whatif("--input", input, "--grid", "budget.floor", "--output", "-"));
+    assertTrue(err.toString().contains("--grid budget.floor: expected key=value1,value2"), err.toString());
+    assertEquals(2, whatif("--input", input, "--grid", "budget.flor=1,2", "--output", "-"));
+    assertTrue(err.toString().contains("unknown policy key 'budget.flor'"), err.toString());
+    assertEquals(2, whatif("--input", input, "--grid", "budget.floor=1,,2", "--output", "-"));
+    assertTrue(err.toString().contains("an empty value"), err.toString());
+    assertEquals(2, whatif("--input", input, "--grid", "budget.floor=1", "--grid", "budget.floor=2", "--output", "-"));
+    assertTrue(err.toString().contains("given twice"), err.toString());
+    assertEquals(2, whatif("--input", input, "--grid", "budget.ratio=0.1,lots", "--output", "-"));
+    assertTrue(err.toString().contains("budget.ratio"), err.toString());
+    assertEquals(2, whatif("--input", input, "--output", "-"));
+    assertTrue(err.toString().contains("--grid is required"), err.toString());
+    assertEquals(2, whatif("--input", input, "--grid", "dry.run=true", "--output", "-", "--chart", "c.jpg"));
+    assertTrue(err.toString().contains(".svg or .png"), err.toString());
+    assertEquals(2, whatif("--grid", "dry.run=true", "--output", "-"));
+    assertTrue(err.toString().contains("usage: triggerbot whatif"), err.toString());
+    assertEquals("", out.toString(StandardCharsets.UTF_8), "nothing written on bad arguments");
+  }
+
+  @Test
+  void helpExitsZero() {
+    assertEquals(0, whatif("--help"));
+    assertTrue(out.toString(StandardCharsets.UTF_8).contains("usage: triggerbot whatif"));
+  }
+}
