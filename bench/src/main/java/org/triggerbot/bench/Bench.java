@@ -38,9 +38,13 @@ import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.ParseOutcome;
 import org.triggerbot.processor.pulse.PulseParser;
+import org.triggerbot.processor.replay.FastReplay;
+import org.triggerbot.processor.replay.Input;
 import org.triggerbot.processor.replay.JsonLinesOutput;
 import org.triggerbot.processor.replay.Replay;
+import org.triggerbot.processor.replay.ReplayEngine;
 import org.triggerbot.processor.replay.ReplaySource;
+import org.triggerbot.processor.whatif.WhatIf;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
@@ -129,6 +133,7 @@ public final class Bench {
 
     parser(feed);
     Set<String> expected = replay(feed);
+    fastReplay(feed);
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       createTopics(kafka);
       preload(kafka.bootstrapServers(), load, feed);
@@ -192,6 +197,66 @@ public final class Bench {
         measured[measured.length / 2], bodies.size(), accepted / rounds.length);
   }
 
+  /**
+   * The fast replay engine on the same feed: {@code replay} (one policy, decisions written) and an 8-policy
+   * {@code whatif}, each against the parse floor, the rate at which one thread only reads the lines and tokenizes
+   * them with Jackson (no tree). Each is measured twice and the second run counts, so JIT warm-up does not.
+   */
+  private void fastReplay(Path feed) throws IOException {
+    PolicySettings policy = PolicyConfig.parse(Map.of());
+    List<PolicySettings> grid = new ArrayList<>();
+    for (String floor : List.of("1", "3", "5", "10")) {
+      for (String max : List.of("1", "3")) {
+        grid.add(PolicyConfig.parse(Map.of("budget.floor", floor, "confirm.max.retriggers", max)));
+      }
+    }
+    com.fasterxml.jackson.core.JsonFactory tokens = new com.fasterxml.jackson.core.JsonFactory();
+    double floor = 0;
+    double replay = 0;
+    double whatif = 0;
+    long lines = 0;
+    long decisions = 0;
+    for (int round = 0; round < 2; round++) {
+      long start = System.nanoTime();
+      lines = 0;
+      try (ReplaySource in = ReplaySource.lines(Files.newInputStream(feed), Files.size(feed))) {
+        for (List<Input> chunk = in.next(1024); !chunk.isEmpty(); chunk = in.next(1024)) {
+          for (Input input : chunk) {
+            lines++;
+            try (com.fasterxml.jackson.core.JsonParser p = tokens.createParser(input.body())) {
+              while (p.nextToken() != null) {
+                // tokenize only
+              }
+            } catch (com.fasterxml.jackson.core.JsonProcessingException malformed) {
+              // a malformed body costs what it costs
+            }
+          }
+        }
+      }
+      floor = lines / ((System.nanoTime() - start) / 1e9);
+      start = System.nanoTime();
+      try (ReplaySource in = ReplaySource.lines(Files.newInputStream(feed), Files.size(feed));
+           BufferedWriter writer = Files.newBufferedWriter(work.resolve("fast-replay.jsonl"), StandardCharsets.UTF_8)) {
+        decisions = new FastReplay(policy).run(in, new JsonLinesOutput(writer, null),
+            new PrintStream(OutputStream.nullOutputStream())).decisions();
+      }
+      replay = lines / ((System.nanoTime() - start) / 1e9);
+      start = System.nanoTime();
+      try (ReplaySource in = ReplaySource.lines(Files.newInputStream(feed), Files.size(feed))) {
+        new WhatIf(ReplayEngine.defaultThreads(), ReplayEngine.Progress.NONE).run(in, feed.toString(),
+            grid.stream().map(PolicySettings::version).toList(), grid, (where, reason, error) -> { });
+      }
+      whatif = lines / ((System.nanoTime() - start) / 1e9);
+    }
+    results.put("parseFloorRate", round(floor));
+    results.put("replayRate", round(replay));
+    results.put("whatif8Rate", round(whatif));
+    results.put("replayToParseFloor", Math.round(replay / floor * 100) / 100.0);
+    results.put("fastReplayDecisionsMatch", decisions == ((Number) results.get("decisions")).longValue());
+    log.printf("replay (fast): %.0f lines/s, whatif of 8 policies: %.0f lines/s, parse floor (1 thread, tokenize "
+        + "only): %.0f lines/s, replay/floor %.2f%n", replay, whatif, floor, replay / floor);
+  }
+
   /** The offline replay's rate, and its decision ids: what the live runs must reproduce. */
   private Set<String> replay(Path feed) throws IOException {
     Path out = work.resolve("replay-decisions.jsonl");
@@ -203,10 +268,10 @@ public final class Bench {
           .run(in, new JsonLinesOutput(writer, null), new PrintStream(OutputStream.nullOutputStream()));
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    results.put("replayRate", round(summary.lines() / seconds));
+    results.put("replayRateTopology", round(summary.lines() / seconds));
     results.put("decisions", summary.decisions());
     results.put("rejected", summary.rejected());
-    log.printf("replay: %d lines in %.1f s, %.0f lines/s, %d decisions%n", summary.lines(), seconds,
+    log.printf("replay --engine topology: %d lines in %.1f s, %.0f lines/s, %d decisions%n", summary.lines(), seconds,
         summary.lines() / seconds, summary.decisions());
     Set<String> ids = new HashSet<>();
     ObjectMapper json = new ObjectMapper();
@@ -501,7 +566,11 @@ public final class Bench {
       row(out, "latency at " + run.get("rate") + " msg/s p50/p95/p99 (ms)", run.get("p50Ms") + " / "
           + run.get("p95Ms") + " / " + run.get("p99Ms") + "  (" + run.get("decisions") + " decisions)");
     }
-    row(out, "replay (lines/s)", results.get("replayRate"));
+    row(out, "replay (lines/s), fast / topology engine", results.get("replayRate") + " / "
+        + results.get("replayRateTopology") + "  (same decisions: " + results.get("fastReplayDecisionsMatch") + ")");
+    row(out, "whatif of 8 policies (lines/s)", results.get("whatif8Rate"));
+    row(out, "parse floor: read + tokenize, 1 thread (lines/s)", results.get("parseFloorRate") + "  replay/floor "
+        + results.get("replayToParseFloor"));
     row(out, "parser alone (us per message)", results.get("parserMicrosPerMessage"));
     row(out, "processor heap after GC, " + options.pushes() + " pushes (MB)",
         ((Number) results.get("heapUsedAfterGcBytes")).longValue() >> 20);

@@ -28,12 +28,13 @@ class BenchSmokeTest {
     for (String key : List.of("rawConsumerRate", "processorRateEos", "processorRateAlos", "ratioEos", "latencyP50Ms",
         "latencyP95Ms", "latencyP99Ms", "replayRate", "messageBytesMedian", "heapUsedAfterGcBytes",
         "processorResidentBytes", "stateDirBytes", "processorCpuMicrosPerMessageEos",
-        "parserMicrosPerMessage")) {
+        "parserMicrosPerMessage", "replayRateTopology", "whatif8Rate", "parseFloorRate", "replayToParseFloor")) {
       assertTrue(results.path(key).isNumber(), key + " in " + results);
     }
     assertTrue(results.get("decisions").asInt() > 0, results.toString());
     assertTrue(results.get("decisionsMatchReplayEos").asBoolean(), results.toString());
     assertTrue(results.get("decisionsMatchReplayAlos").asBoolean(), results.toString());
+    assertTrue(results.get("fastReplayDecisionsMatch").asBoolean(), "the fast engine decides as the topology");
     assertTrue(results.get("messageBytesMedian").asInt() > 2000, "realistic bodies: " + results);
     assertTrue(results.get("latencyP50Ms").asLong() <= results.get("latencyP99Ms").asLong(), results.toString());
   }
