@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -112,8 +113,19 @@ public final class JsonPrune {
     return node;
   }
 
-  /** The value at the parser's current token, whole; JSON null as a {@link NullNode}. */
+  /**
+   * The value at the parser's current token, whole; JSON null as a {@link NullNode}. Strings and nulls, most of
+   * what is kept, are made here as {@code readTree} makes them ({@code TextNode.valueOf(text)}), because each
+   * {@code readTree} call sets up a deserialization context, which cost more than the rest of the message.
+   */
   private static JsonNode value(ObjectReader values, JsonParser parser) throws IOException {
+    JsonToken token = parser.currentToken();
+    if (token == JsonToken.VALUE_STRING) {
+      return TextNode.valueOf(parser.getText());
+    }
+    if (token == JsonToken.VALUE_NULL) {
+      return NullNode.getInstance();
+    }
     JsonNode node = values.readTree(parser);
     return node == null ? NullNode.getInstance() : node;
   }

@@ -30,7 +30,10 @@ public interface DecideState {
   /** Deletes every trace of the push: its state, its builders, the routing keys it saw. */
   void forget(String pushKey);
 
-  /** The keys of the pushes whose last-seen time passes {@code lastSeen}. */
+  /**
+   * The keys of the pushes whose last-seen time passes {@code lastSeen}, a threshold: a time that passes it means
+   * every earlier time passes it too (the sweep's "expired long enough ago").
+   */
   List<String> pushesLastSeen(LongPredicate lastSeen);
 
   /** The global trigger window (SPEC rule 6) shared by all pushes of this state. */

@@ -39,6 +39,8 @@ public final class MemoryDecideState implements DecideState {
   private final Map<String, Push> pushes = new HashMap<>();
   private final MemoryWindow window = new MemoryWindow();
   private final boolean keepVerdictEntries;
+  /** No push was last seen before this: a sweep that would delete none of them need not look. */
+  private long earliestLastSeen = Long.MAX_VALUE;
 
   public MemoryDecideState(boolean keepVerdictEntries) {
     this.keepVerdictEntries = keepVerdictEntries;
@@ -70,6 +72,7 @@ public final class MemoryDecideState implements DecideState {
   @Override
   public void putPush(String pushKey, PushState push) {
     pushes.computeIfAbsent(pushKey, k -> new Push()).state = push;
+    earliestLastSeen = Math.min(earliestLastSeen, push.getLastSeen()); // a push's last-seen time only grows
   }
 
   @Override
@@ -107,11 +110,19 @@ public final class MemoryDecideState implements DecideState {
   @Override
   public List<String> pushesLastSeen(LongPredicate lastSeen) {
     List<String> found = new ArrayList<>();
-    pushes.forEach((key, p) -> {
-      if (p.state != null && lastSeen.test(p.state.getLastSeen())) {
-        found.add(key);
+    if (pushes.isEmpty() || !lastSeen.test(earliestLastSeen)) {
+      return found; // the sweep runs every stream hour; most find nothing, and need not scan every push to know
+    }
+    long earliest = Long.MAX_VALUE;
+    for (Map.Entry<String, Push> e : pushes.entrySet()) {
+      PushState state = e.getValue().state;
+      if (state != null && lastSeen.test(state.getLastSeen())) {
+        found.add(e.getKey());
+      } else if (state != null) {
+        earliest = Math.min(earliest, state.getLastSeen());
       }
-    });
+    }
+    earliestLastSeen = earliest;
     return found;
   }
 

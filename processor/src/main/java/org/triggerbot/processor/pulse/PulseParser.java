@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.triggerbot.common.JsonPrune;
 import org.triggerbot.common.PulseEnvelope;
@@ -43,12 +42,12 @@ public final class PulseParser {
               "properties", JsonPrune.namedEntries(Set.of("branch", "buildername", "revision")),
               "results", JsonPrune.whole(),
               "sourceStamp", JsonPrune.fields(Map.of("changes", JsonPrune.whole()))))))));
-  private static final Pattern REVISION = Pattern.compile("^[0-9a-f]{12,40}$");
-  private static final Pattern BUILD_ROUTING_KEY = Pattern.compile("^build\\.(.+)\\.(\\d+)\\.(started|finished)$");
 
   private final Set<String> enabledBranches;
   private final long maxBytes;
   private final Map<String, Pattern> testJobPatterns = new ConcurrentHashMap<>();
+  private final Map<String, Boolean> testJobs = new ConcurrentHashMap<>();
+  static final int TEST_JOB_CACHE_MAX = 50_000;
 
   public PulseParser(Set<String> enabledBranches, long maxBytes) {
     this.enabledBranches = Set.copyOf(enabledBranches);
@@ -61,6 +60,50 @@ public final class PulseParser {
         "build\\.((" + Pattern.quote(b) + ")[-_](.*?)(-debug|-o-debug|-pgo|_pgo|_test)?[-_](test|unittest|pgo)-(.*?))"
             + "\\.(\\d+)\\.(started|finished)"));
     return p.matcher(routingKey).matches();
+  }
+
+  /**
+   * {@link #isTestJob(String, String)} through a cache by branch and builder directory: the pattern's answer
+   * depends on nothing else (the number and event at the end of a key are fixed by its shape), and a branch has a
+   * few hundred builders while the pattern's lazy groups cost more than the rest of a message's checks. Bounded:
+   * past {@link #TEST_JOB_CACHE_MAX} entries (hostile input), answers are computed and not kept.
+   */
+  private boolean isTestJob(String branch, String dir, String routingKey) {
+    String key = branch + '\n' + dir;
+    Boolean known = testJobs.get(key);
+    if (known == null) {
+      known = isTestJob(branch, routingKey);
+      if (testJobs.size() < TEST_JOB_CACHE_MAX) {
+        testJobs.put(key, known);
+      }
+    }
+    return known;
+  }
+
+  /** 12 to 40 lowercase hexadecimal characters. */
+  static boolean isRevision(String s) {
+    if (s.length() < 12 || s.length() > 40) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean asciiDigits(String s) {
+    if (s.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
   }
 
   public ParseOutcome parse(byte[] body) {
@@ -89,34 +132,40 @@ public final class PulseParser {
     JsonNode meta = object(root, "_meta", "_meta");
     String exchange = string(meta, "exchange", "_meta.exchange");
     if (!BUILD_EXCHANGES.contains(exchange)) {
-      return new ParseOutcome.OutOfScope("exchange " + exchange, PulseEnvelope.of(meta).sent());
+      return new ParseOutcome.OutOfScope("exchange " + exchange, sentText(meta));
     }
     String routingKey = string(meta, "routing_key", "_meta.routing_key");
     if (!routingKey.startsWith("build.") || !(routingKey.endsWith(".started") || routingKey.endsWith(".finished"))) {
-      return new ParseOutcome.OutOfScope("event " + routingKey, PulseEnvelope.of(meta).sent());
+      return new ParseOutcome.OutOfScope("event " + routingKey, sentText(meta));
     }
     JsonNode build = object(object(root, "payload", "payload"), "build", "payload.build");
     String branch = Properties.branchOf(build);
     if (!enabledBranches.contains(branch)) {
-      return new ParseOutcome.OutOfScope("branch " + branch, PulseEnvelope.of(meta).sent());
+      return new ParseOutcome.OutOfScope("branch " + branch, sentText(meta));
     }
 
     // In scope: from here on, anything wrong is a rejection.
     Properties props = Properties.read(build);
-    Matcher rk = BUILD_ROUTING_KEY.matcher(routingKey);
-    if (!rk.matches()) {
+    // build.<dir>.<number>.<event>: the prefix and the event were checked above; the number is the last
+    // dot-separated part before the event, the builder's directory all before it (it may hold dots).
+    EventKind kind = routingKey.endsWith(".started") ? EventKind.STARTED : EventKind.FINISHED;
+    int eventDot = routingKey.lastIndexOf('.');
+    String middle = eventDot > "build.".length() ? routingKey.substring("build.".length(), eventDot) : "";
+    int dot = middle.lastIndexOf('.');
+    String dir = dot < 0 ? "" : middle.substring(0, dot);
+    String number = middle.substring(dot + 1);
+    if (dir.isEmpty() || !asciiDigits(number)) {
       throw new Invalid(RejectReason.BAD_ROUTING_KEY, "_meta.routing_key " + quote(routingKey)
           + " is not build.<builder>.<number>.<event>");
     }
     long buildNumber;
     try {
-      buildNumber = Long.parseLong(rk.group(2));
+      buildNumber = Long.parseLong(number);
     } catch (NumberFormatException e) {
       throw new Invalid(RejectReason.BAD_ROUTING_KEY, "build number of " + quote(routingKey) + " is too large");
     }
-    EventKind kind = rk.group(3).equals("started") ? EventKind.STARTED : EventKind.FINISHED;
     String revision = props.string("revision");
-    if (!REVISION.matcher(revision).matches()) {
+    if (!isRevision(revision)) {
       throw new Invalid(RejectReason.BAD_REVISION, "revision " + quote(revision) + " is not 12 to 40 lowercase hex characters");
     }
     String builder = props.string("buildername");
@@ -153,11 +202,16 @@ public final class PulseParser {
         .setBuildNumber(buildNumber)
         .setEvent(kind)
         .setResult(result)
-        .setTestJob(isTestJob(branch, routingKey))
+        .setTestJob(isTestJob(branch, dir, routingKey))
         .setComments(comments)
         .setWho(who)
         .setEventTime(sent)
         .build());
+  }
+
+  private static String sentText(JsonNode meta) {
+    JsonNode sent = meta.get("sent");
+    return sent != null && sent.isTextual() ? sent.asText() : null;
   }
 
   private static long sent(JsonNode meta) throws Invalid {

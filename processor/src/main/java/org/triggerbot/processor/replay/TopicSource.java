@@ -345,19 +345,18 @@ public final class TopicSource implements ReplaySource {
   }
 
   private Input input(ConsumerRecord<byte[], byte[]> r) {
-    String where = "partition " + r.partition() + " offset " + r.offset();
     byte[] value = r.value() == null ? new byte[0] : r.value();
     PulseMessage message;
     try {
       // Decoded as the processor decodes pulse.raw, so an unreadable record is rejected with the same words.
       message = Topics.PULSE_MESSAGE.decode(value, "topic " + topic);
     } catch (SerializationException e) {
-      return new Input(null, where, false, value, "not a PulseMessage: " + e.getMessage());
+      return Input.record(r.partition(), r.offset(), null, value, "not a PulseMessage: " + e.getMessage());
     }
     ByteBuffer body = message.getBody().duplicate();
     byte[] bytes = new byte[body.remaining()];
     body.get(bytes);
-    return new Input(bytes, where, false, null, null);
+    return Input.record(r.partition(), r.offset(), bytes, null, null);
   }
 
   @Override

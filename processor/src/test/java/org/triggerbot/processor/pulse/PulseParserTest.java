@@ -613,9 +613,22 @@ class PulseParserTest {
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"build.try_x.started", "build.try_x.finished", "build..started", "build.try_x.-1.finished",
-      "build.try_x.1a.started", "build.try_x.99999999999999999999.finished", "build.try_x..finished"})
+      "build.try_x.1a.started", "build.try_x.99999999999999999999.finished", "build.try_x..finished",
+      "build.started", "build.finished", "build.5.started", "build..5.finished", "build.try_x.٣.started"})
   void badRoutingKey(String routingKey) {
     assertRejected(RejectReason.BAD_ROUTING_KEY, parser.parse(bytes(finished(n -> meta(n).put("routing_key", routingKey)))));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"build.try_ubuntu64_vm_test-a.b.7.finished", "build.try_x.y_test-mochitest.3.started",
+      "build.try-linux64.12.finished", "build.try_ubuntu64_vm_test-.4.finished"})
+  void theBuilderDirectoryMayHoldDotsAndTheTestJobAnswerIsTheUncachedPatterns(String routingKey) {
+    for (int round = 0; round < 2; round++) { // the second answer comes from the cache
+      ParseOutcome o = parser.parse(bytes(finished(n -> meta(n).put("routing_key", routingKey))));
+      PushEvent e = ((ParseOutcome.Accepted) o).event();
+      assertEquals(parser.isTestJob("try", routingKey), e.getTestJob(), routingKey);
+      assertEquals(Long.parseLong(routingKey.replaceAll(".*\\.(\\d+)\\.[a-z]+$", "$1")), e.getBuildNumber());
+    }
   }
 
   // --- out of scope ------------------------------------------------------------------------------------------
