@@ -58,8 +58,15 @@ public final class Decider {
 
   /** Decides one valid event of an enabled branch; null when it is a duplicate delivery (it changes nothing). */
   public Outcome decide(PushEvent event) {
+    return decide(event, Keys.push(event.getBranch(), event.getRevision()));
+  }
+
+  /**
+   * {@link #decide(PushEvent)} with the event's push key ({@link Keys#push}) already made: a what-if decides each
+   * event under many policies, and makes the key once.
+   */
+  public Outcome decide(PushEvent event, String pushKey) {
     long t = event.getEventTime();
-    String pushKey = Keys.push(event.getBranch(), event.getRevision());
     PushState push = state.push(pushKey);
     if (push != null && policy.expired(push, t)) {
       state.forget(pushKey);

@@ -46,6 +46,13 @@ public final class MemoryDecideState implements DecideState {
     this.keepVerdictEntries = keepVerdictEntries;
   }
 
+  /** Forgets everything, the global window included. */
+  public void clear() {
+    pushes.clear();
+    window.purgeBefore(Long.MAX_VALUE);
+    earliestLastSeen = Long.MAX_VALUE;
+  }
+
   /** Pushes alive in the state. */
   public int pushCount() {
     return pushes.size();

@@ -34,10 +34,21 @@ public final class Policy {
 
   private final PolicySettings settings;
   private final long ttlMillis;
+  private final boolean keepDecisionNotes;
 
   public Policy(PolicySettings settings) {
+    this(settings, true);
+  }
+
+  /**
+   * @param keepDecisionNotes whether each builder keeps a note of its decisions: what the processor's HTTP view
+   *     shows people. No rule reads them; an offline replay, which keeps the state of many pushes under many
+   *     policies in memory, leaves them out.
+   */
+  public Policy(PolicySettings settings, boolean keepDecisionNotes) {
     this.settings = settings;
     this.ttlMillis = saturatedMillis(settings.pushTtl());
+    this.keepDecisionNotes = keepDecisionNotes;
   }
 
   public PolicySettings settings() {
@@ -79,7 +90,8 @@ public final class Policy {
     push.setLastSeen(Math.max(push.getLastSeen(), t));
     if (builder == null) {
       push.setBuildersSeen(push.getBuildersSeen() + 1);
-      builder = BuilderState.newBuilder().setTestJob(event.getTestJob()).setRuns(new HashMap<>())
+      // Most builders have one or two runs: a small map, as a replay keeps many of them.
+      builder = BuilderState.newBuilder().setTestJob(event.getTestJob()).setRuns(new HashMap<>(4))
           .setDecisions(new ArrayList<>()).setOrder(push.getBuildersSeen()).build();
     }
     if (!push.getTryLineSeen()) {
@@ -195,6 +207,9 @@ public final class Policy {
         builder.setJobsIssued(builder.getJobsIssued() + count);
       }
       window.record(kind, event.getEventTime(), decisionId, count);
+    }
+    if (!keepDecisionNotes) {
+      return decision;
     }
     builder.getDecisions().add(DecisionNote.newBuilder()
         .setDecisionId(decisionId)

@@ -27,7 +27,9 @@ public final class Verdicts {
   public static BuilderClassification classify(BuilderState builder, PolicySettings settings) {
     int failed = 0;
     int passed = 0;
-    for (Integer result : builder.getRuns().values()) {
+    // Not values(): that view is kept by the map for good, and a replay holds a million of these maps.
+    for (Map.Entry<String, Integer> run : builder.getRuns().entrySet()) {
+      Integer result = run.getValue();
       if (Policy.isFailure(result)) {
         failed++;
       } else if (result != null && result == 0) {

@@ -1,7 +1,6 @@
 package org.triggerbot.processor.replay;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -17,6 +16,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.decide.Decider;
+import org.triggerbot.processor.decide.Keys;
 import org.triggerbot.processor.decide.MemoryDecideState;
 import org.triggerbot.processor.policy.Policy;
 import org.triggerbot.processor.policy.PolicySettings;
@@ -34,7 +34,8 @@ import org.triggerbot.processor.state.PushEvent;
  * one keeps the time of the previous input, as the topology replay stamps it), and the processor's stream-time
  * sweep runs whenever stream time crosses an hour boundary, before the input that crossed it is decided.
  *
- * <p>Memory: the state of the pushes alive at once, and a bounded number of parsed chunks in flight.
+ * <p>Memory: the state of the pushes alive at once, and a bounded number of parsed chunks in flight ({@link #run});
+ * with {@link #runInPasses}, also a compact copy of the input's accepted events.
  */
 public final class ReplayEngine {
 
@@ -68,7 +69,7 @@ public final class ReplayEngine {
     public PolicyRun(PolicySettings settings, boolean verdictEntries, Listener listener) {
       this.settings = settings;
       this.state = new MemoryDecideState(verdictEntries);
-      this.decider = new Decider(new Policy(settings), state);
+      this.decider = new Decider(new Policy(settings, false), state);
       this.listener = listener;
       this.branches = Set.copyOf(settings.branches());
       this.maxBytes = settings.pulseMaxBytes();
@@ -82,8 +83,18 @@ public final class ReplayEngine {
       return state;
     }
 
-    /** One input, with {@code time} the stream time it carries (its record timestamp in the topology). */
-    void accept(Parsed p, long time) {
+    /**
+     * One input, with {@code time} the stream time it carries (its record timestamp in the topology).
+     *
+     * @param event the input's event when the parser accepted it, else null (it only moves stream time)
+     * @param bodyLength the input's size, for this policy's {@code pulse.max.bytes}
+     */
+    void accept(PushEvent event, int bodyLength, long time) {
+      accept(event, null, bodyLength, time);
+    }
+
+    /** @param pushKey the event's push key when made already, else null */
+    void accept(PushEvent event, String pushKey, int bodyLength, long time) {
       if (!started || time > streamTime) {
         streamTime = started ? Math.max(streamTime, time) : time;
         started = true;
@@ -93,11 +104,10 @@ public final class ReplayEngine {
         long hour = Decider.SWEEP_INTERVAL.toMillis();
         nextSweep = (Math.floorDiv(streamTime, hour) + 1) * hour;
       }
-      if (p.outcome() instanceof ParseOutcome.Accepted a && p.input().body().length <= maxBytes
-          && branches.contains(a.event().getBranch())) {
-        Decider.Outcome o = decider.decide(a.event());
+      if (event != null && bodyLength <= maxBytes && branches.contains(event.getBranch())) {
+        Decider.Outcome o = pushKey == null ? decider.decide(event) : decider.decide(event, pushKey);
         if (o != null) {
-          listener.outcome(o, a.event(), state);
+          listener.outcome(o, event, state);
         }
       }
     }
@@ -139,9 +149,61 @@ public final class ReplayEngine {
 
   /**
    * Replays {@code source} under every run's policy, in one pass: each input is parsed once (with the union of the
-   * runs' branches and the largest {@code pulse.max.bytes}; each run then keeps what its own policy would).
+   * runs' branches and the largest {@code pulse.max.bytes}; each run then keeps what its own policy would), and
+   * the policies decide over each chunk as it comes, on the caller's thread. Memory: the live pushes' state of
+   * every policy, and nothing that grows with the input. For one policy ({@code replay}); many policies are
+   * faster with {@link #runInPasses}.
    */
   public Summary run(ReplaySource source, List<PolicyRun> runs, Rejections rejections) throws IOException {
+    return read(source, runs, rejections, null);
+  }
+
+  /**
+   * The same decisions as {@link #run}, for many policies: the input is read and parsed once into a compact copy
+   * of what the policies see (the accepted events and the stream time; the bodies are not kept), then the
+   * policies pass over that copy, as many at once as there are threads. Memory: the copy (grows with the
+   * accepted events of the input, some hundred bytes each) and the live pushes' state of those few policies,
+   * instead of every policy's state at once, which for a grid of dozens of policies is far more.
+   */
+  public Summary runInPasses(ReplaySource source, List<PolicyRun> runs, Rejections rejections) throws IOException {
+    Steps kept = new Steps(CHUNK);
+    Summary summary = read(source, runs, rejections, kept);
+    List<Callable<Void>> passes = new ArrayList<>(runs.size());
+    for (PolicyRun run : runs) {
+      passes.add(() -> {
+        kept.replay(run);
+        run.state().clear(); // the listener has counted what it needs; the next pass gets the memory
+        return null;
+      });
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(threads, daemon("whatif-pass-"));
+    try {
+      for (Future<Void> f : pool.invokeAll(passes)) {
+        f.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("replay interrupted", e);
+    } catch (ExecutionException e) {
+      throw rethrow(e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
+    return summary;
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String prefix) {
+    AtomicInteger number = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + number.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /** Reads and parses {@code source}; decides every chunk in the runs, or keeps its steps in {@code kept}. */
+  private Summary read(ReplaySource source, List<PolicyRun> runs, Rejections rejections, Steps kept)
+      throws IOException {
     if (runs.isEmpty()) {
       throw new IllegalArgumentException("no policy to replay");
     }
@@ -152,14 +214,9 @@ public final class ReplayEngine {
       maxBytes = Math.max(maxBytes, r.maxBytes);
     }
     PulseParser parser = new PulseParser(branches, maxBytes);
-    AtomicInteger threadNumber = new AtomicInteger();
-    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "replay-" + threadNumber.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool = Executors.newFixedThreadPool(threads, daemon("replay-"));
     BlockingQueue<Future<List<Parsed>>> chunks = new ArrayBlockingQueue<>(threads * 4);
-    Thread reader = new Thread(() -> read(source, parser, pool, chunks), "replay-reader");
+    Thread reader = new Thread(() -> feed(source, parser, pool, chunks), "replay-reader");
     reader.setDaemon(true);
     reader.start();
     long inputs = 0;
@@ -175,9 +232,7 @@ public final class ReplayEngine {
         if (chunk == null) {
           break;
         }
-        long[] times = new long[chunk.size()];
-        int n = 0;
-        List<Parsed> piped = new ArrayList<>(chunk.size());
+        Steps steps = new Steps(chunk.size());
         for (Parsed p : chunk) {
           inputs++;
           bytes += p.input().body() == null ? 0 : p.input().body().length;
@@ -190,25 +245,18 @@ public final class ReplayEngine {
             continue;
           }
           lastTime = p.sent() == null ? lastTime : p.sent();
-          times[n++] = lastTime;
-          piped.add(p);
+          steps.add(p.outcome() instanceof ParseOutcome.Accepted a ? a.event() : null,
+              p.input().body() == null ? 0 : p.input().body().length, lastTime);
           if (p.outcome() instanceof ParseOutcome.Rejected r) {
             rejected++;
             rejections.rejected(p.input(), r.reason().name(), r.error());
           }
         }
-        if (runs.size() == 1) {
-          decide(runs.get(0), piped, times);
+        if (kept != null) {
+          kept.addAll(steps);
         } else {
-          List<Callable<Void>> tasks = new ArrayList<>(runs.size());
           for (PolicyRun run : runs) {
-            tasks.add(() -> {
-              decide(run, piped, times);
-              return null;
-            });
-          }
-          for (Future<Void> f : pool.invokeAll(tasks)) {
-            f.get();
+            steps.replay(run);
           }
         }
         progress.update(inputs, source.progress());
@@ -226,9 +274,82 @@ public final class ReplayEngine {
     return new Summary(inputs, blank, rejected, bytes, firstSent, lastSent);
   }
 
-  private static void decide(PolicyRun run, List<Parsed> piped, long[] times) {
-    for (int i = 0; i < piped.size(); i++) {
-      run.accept(piped.get(i), times[i]);
+  /**
+   * What the policies see of the inputs, in order: each input's event (null when not accepted), size and stream
+   * time. Inputs without an event matter only when they move stream time forward, so a copy kept for later passes
+   * ({@link #addAll}) leaves out the others, which change nothing for any policy.
+   */
+  static final class Steps {
+    private PushEvent[] events;
+    private String[] pushKeys; // made once for all passes; null in a chunk's steps
+    private int[] lengths;
+    private long[] times;
+    private int size;
+    private long maxTime = Long.MIN_VALUE;
+
+    Steps(int capacity) {
+      events = new PushEvent[Math.max(capacity, 16)];
+      pushKeys = new String[events.length];
+      lengths = new int[events.length];
+      times = new long[events.length];
+    }
+
+    void add(PushEvent event, int length, long time) {
+      add(event, null, length, time);
+    }
+
+    private void add(PushEvent event, String pushKey, int length, long time) {
+      if (size == events.length) {
+        int grown = size * 2;
+        events = java.util.Arrays.copyOf(events, grown);
+        pushKeys = java.util.Arrays.copyOf(pushKeys, grown);
+        lengths = java.util.Arrays.copyOf(lengths, grown);
+        times = java.util.Arrays.copyOf(times, grown);
+      }
+      events[size] = event;
+      pushKeys[size] = pushKey;
+      lengths[size] = length;
+      times[size] = time;
+      size++;
+    }
+
+    /**
+     * Appends {@code other}'s steps, leaving out those that neither decide nor move stream time forward. A kept
+     * event's strings that repeat across events (branch, revision, builder, try line, pusher) are made one
+     * object each: a kept copy holds hundreds of thousands of events, and the collector copies every object of it.
+     */
+    void addAll(Steps other) {
+      for (int i = 0; i < other.size; i++) {
+        PushEvent e = other.events[i];
+        if (e != null || size == 0 || other.times[i] > maxTime) {
+          if (e != null) {
+            e.setBranch(canonical(e.getBranch()));
+            e.setRevision(canonical(e.getRevision()));
+            e.setBuilder(canonical(e.getBuilder()));
+            e.setComments(canonical(e.getComments()));
+            e.setWho(canonical(e.getWho()));
+          }
+          add(e, e == null ? null : canonical(Keys.push(e.getBranch(), e.getRevision())), other.lengths[i],
+              other.times[i]);
+        }
+        maxTime = Math.max(maxTime, other.times[i]);
+      }
+    }
+
+    private final java.util.Map<String, String> strings = new java.util.HashMap<>();
+
+    private String canonical(String s) {
+      return s == null ? null : strings.computeIfAbsent(s, k -> k);
+    }
+
+    int size() {
+      return size;
+    }
+
+    void replay(PolicyRun run) {
+      for (int i = 0; i < size; i++) {
+        run.accept(events[i], pushKeys[i], lengths[i], times[i]);
+      }
     }
   }
 
@@ -238,7 +359,7 @@ public final class ReplayEngine {
     return chunks.take().get();
   }
 
-  private static void read(ReplaySource source, PulseParser parser, ExecutorService pool,
+  private static void feed(ReplaySource source, PulseParser parser, ExecutorService pool,
                            BlockingQueue<Future<List<Parsed>>> chunks) {
     try {
       while (true) {

@@ -9,8 +9,9 @@ import org.triggerbot.processor.replay.ReplayEngine;
 import org.triggerbot.processor.replay.ReplaySource;
 
 /**
- * Many policies over one feed in one pass: the {@link ReplayEngine} parses each input once and every policy
- * decides over it (in parallel, one policy per thread at a time), each counted by its own {@link WhatIfTally}.
+ * Many policies over one feed: the {@link ReplayEngine} reads and parses the feed once into a compact copy of
+ * what the policies see, then every policy decides over that copy (as many at once as there are threads), each
+ * counted by its own {@link WhatIfTally}.
  */
 public final class WhatIf {
 
@@ -43,7 +44,7 @@ public final class WhatIf {
       tallies.add(tally);
       runs.add(new ReplayEngine.PolicyRun(p, false, tally));
     }
-    ReplayEngine.Summary s = new ReplayEngine(threads, progress).run(source, runs,
+    ReplayEngine.Summary s = new ReplayEngine(threads, progress).runInPasses(source, runs,
         (input, reason, error) -> rejections.rejected(input.where(), reason, error));
     List<WhatIfRow> rows = new ArrayList<>();
     for (int i = 0; i < policies.size(); i++) {
