@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.apache.kafka.common.config.ConfigException;
 import org.triggerbot.processor.app.PolicyConfig;
@@ -48,6 +49,9 @@ public final class ReplayCommand {
       Policy keys: %s
       """;
 
+  private static final Set<String> OPTIONS = SourceOptions.withOptions("--output", "--verdicts", "--set",
+      "--to-topics", "--engine");
+
   private ReplayCommand() {}
 
   /** Runs the command; returns the exit code. */
@@ -58,24 +62,19 @@ public final class ReplayCommand {
     String toTopics = null;
     String engine = "fast";
     List<String> overrides = new ArrayList<>();
-    for (int i = 0; i < args.size(); i++) {
-      String arg = args.get(i);
-      if (arg.equals("--help") || arg.equals("-h")) {
-        stdout.print(usage());
-        return 0;
-      }
-      boolean known = SourceOptions.takesValue(arg)
-          || List.of("--output", "--verdicts", "--set", "--to-topics", "--engine").contains(arg);
-      if (!known) {
-        return badArguments(stderr, "unknown argument '" + arg + "'");
-      }
-      if (i + 1 >= args.size()) {
-        return badArguments(stderr, arg + " needs a value");
-      }
-      String value = args.get(++i);
+    Arguments parsed = Arguments.parse(args, OPTIONS);
+    if (parsed.help()) {
+      stdout.print(usage());
+      return 0;
+    }
+    if (parsed.problem() != null) {
+      return badArguments(stderr, parsed.problem());
+    }
+    for (Map.Entry<String, String> option : parsed.options()) {
+      String value = option.getValue();
       try {
-        if (!source.accept(arg, value)) {
-          switch (arg) {
+        if (!source.accept(option.getKey(), value)) {
+          switch (option.getKey()) {
             case "--output" -> output = value;
             case "--verdicts" -> verdicts = value;
             case "--to-topics" -> toTopics = value;

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.triggerbot.common.PulseEnvelope;
 
 /**
@@ -45,8 +46,14 @@ public final class SourceOptions {
     return true;
   }
 
-  public static boolean takesValue(String option) {
-    return List.of("--input", "--from-topic", "--bootstrap-servers", "--from-time", "--to-time").contains(option);
+  private static final List<String> OPTIONS =
+      List.of("--input", "--from-topic", "--bootstrap-servers", "--from-time", "--to-time");
+
+  /** These options and a command's own, every one taking a value. */
+  public static Set<String> withOptions(String... commandOptions) {
+    Set<String> all = new java.util.HashSet<>(OPTIONS);
+    all.addAll(List.of(commandOptions));
+    return Set.copyOf(all);
   }
 
   /** What is wrong with the options as a whole, or null. */

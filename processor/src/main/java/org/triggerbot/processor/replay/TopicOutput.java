@@ -118,6 +118,7 @@ public final class TopicOutput implements ReplayOutput {
           new NewTopic(decisions, Optional.of(partitions), Optional.empty()),
           new NewTopic(verdicts, Optional.of(partitions), Optional.empty())
               .configs(Map.of("cleanup.policy", "compact"))));
+      awaitServing(admin, bootstrapServers, List.of(decisions, verdicts));
       Map<String, Object> config = new HashMap<>();
       config.put(ProducerConfig.CLIENT_ID_CONFIG, "triggerbot-replay");
       config.putAll(overrides);
@@ -170,6 +171,38 @@ public final class TopicOutput implements ReplayOutput {
         throw new IllegalStateException("interrupted while creating topic " + topic.name(), e);
       }
     }
+  }
+
+  /**
+   * Waits until the leader of every partition of {@code topics} answers for it. A topic just created is in the
+   * cluster's metadata before its leader has the partition: an idempotent producer's first batch can then be
+   * refused as not-leader, and its retry meet the broker's out-of-order sequence check for good (seen here on a
+   * single-broker cluster). Listing the partitions' offsets succeeds only once their leaders serve them.
+   */
+  private static void awaitServing(Admin admin, String servers, List<String> topics) {
+    long deadline = System.nanoTime() + ADMIN_TIMEOUT.toNanos();
+    RuntimeException last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
+        admin.describeTopics(topics).allTopicNames().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+            .forEach((name, description) -> description.partitions().forEach(p -> latest.put(
+                new org.apache.kafka.common.TopicPartition(name, p.partition()),
+                org.apache.kafka.clients.admin.OffsetSpec.latest())));
+        admin.listOffsets(latest).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        return;
+      } catch (ExecutionException e) {
+        last = new IllegalStateException(e.getCause().getMessage(), e.getCause()); // not served yet: ask again
+      } catch (java.util.concurrent.TimeoutException e) {
+        break;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for topics " + topics, e);
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+    }
+    throw new IllegalStateException("the partitions of " + topics + " on " + servers + " have no serving leader within "
+        + ADMIN_TIMEOUT.toSeconds() + " s", last);
   }
 
   /** The topic that receives the decisions. */

@@ -10,10 +10,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.apache.kafka.common.config.ConfigException;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
+import org.triggerbot.processor.replay.Arguments;
 import org.triggerbot.processor.replay.ReplayEngine;
 import org.triggerbot.processor.replay.ReplaySource;
 import org.triggerbot.processor.replay.SourceOptions;
@@ -50,6 +53,9 @@ public final class WhatIfCommand {
       Policy keys: %s
       """;
 
+  private static final Set<String> OPTIONS = SourceOptions.withOptions("--set", "--grid", "--output", "--chart",
+      "--report");
+
   private WhatIfCommand() {}
 
   public static int run(List<String> args, PrintStream stdout, PrintStream stderr) {
@@ -60,24 +66,19 @@ public final class WhatIfCommand {
     String chart = null;
     String report = null;
     TreeSet<String> keys = new TreeSet<>(PolicyConfig.DEFINITION.names());
-    for (int i = 0; i < args.size(); i++) {
-      String arg = args.get(i);
-      if (arg.equals("--help") || arg.equals("-h")) {
-        stdout.print(usage());
-        return 0;
-      }
-      boolean known = SourceOptions.takesValue(arg)
-          || List.of("--set", "--grid", "--output", "--chart", "--report").contains(arg);
-      if (!known) {
-        return badArguments(stderr, "unknown argument '" + arg + "'");
-      }
-      if (i + 1 >= args.size()) {
-        return badArguments(stderr, arg + " needs a value");
-      }
-      String value = args.get(++i);
+    Arguments parsed = Arguments.parse(args, OPTIONS);
+    if (parsed.help()) {
+      stdout.print(usage());
+      return 0;
+    }
+    if (parsed.problem() != null) {
+      return badArguments(stderr, parsed.problem());
+    }
+    for (Map.Entry<String, String> option : parsed.options()) {
+      String value = option.getValue();
       try {
-        if (!source.accept(arg, value)) {
-          switch (arg) {
+        if (!source.accept(option.getKey(), value)) {
+          switch (option.getKey()) {
             case "--set" -> overrides.add(value);
             case "--grid" -> grid.add(value, keys);
             case "--output" -> output = value;
