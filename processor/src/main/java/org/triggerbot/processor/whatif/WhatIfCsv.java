@@ -18,7 +18,7 @@ final class WhatIfCsv {
     List<String> columns = new ArrayList<>(List.of("policy", "policyVersion", "pushes"));
     VERDICT_COLUMNS.forEach(v -> columns.add(v.name()));
     columns.add("decisions");
-    for (DecisionReason r : DecisionReason.values()) {
+    for (DecisionReason r : WhatIfRow.REASONS) {
       columns.add(r.name());
     }
     columns.addAll(List.of("triggerJobs", "failureTriggerJobs", "requestedTriggerJobs", "dryRunJobs",
@@ -33,7 +33,7 @@ final class WhatIfCsv {
     cells.add(Long.toString(row.pushes()));
     VERDICT_COLUMNS.forEach(v -> cells.add(Long.toString(row.verdicts().getOrDefault(v, 0L))));
     cells.add(Long.toString(row.decisions()));
-    for (DecisionReason r : DecisionReason.values()) {
+    for (DecisionReason r : WhatIfRow.REASONS) {
       cells.add(Long.toString(row.reasons().getOrDefault(r, 0L)));
     }
     cells.add(Long.toString(row.triggerJobs()));

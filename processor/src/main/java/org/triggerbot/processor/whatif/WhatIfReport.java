@@ -126,7 +126,7 @@ public final class WhatIfReport {
     List<String> columns = new ArrayList<>(List.of("label", "policy", "policyVersion", "pushes"));
     VERDICT_COLUMNS.forEach(state -> columns.add(state.name()));
     columns.add("decisions");
-    for (DecisionReason reason : DecisionReason.values()) {
+    for (DecisionReason reason : WhatIfRow.REASONS) {
       columns.add(reason.name());
     }
     columns.addAll(List.of("triggerJobs", "failureTriggerJobs", "requestedTriggerJobs", "dryRunJobs",
@@ -153,7 +153,7 @@ public final class WhatIfReport {
       }
       num(out, row.decisions(), null);
       Map<DecisionReason, Long> reasons = orEmpty(row.reasons());
-      for (DecisionReason reason : DecisionReason.values()) {
+      for (DecisionReason reason : WhatIfRow.REASONS) {
         num(out, reasons.getOrDefault(reason, 0L), null);
       }
       num(out, row.triggerJobs(), null);

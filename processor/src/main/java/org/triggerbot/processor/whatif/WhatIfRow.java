@@ -1,5 +1,7 @@
 package org.triggerbot.processor.whatif;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.triggerbot.schemas.DecisionReason;
 import org.triggerbot.schemas.VerdictState;
@@ -14,7 +16,7 @@ import org.triggerbot.schemas.VerdictState;
  * @param pushes pushes with a verdict
  * @param verdicts final verdicts per state (every state present, 0 when none)
  * @param decisions all decisions
- * @param reasons decisions per reason code (every code present, 0 when none)
+ * @param reasons decisions per reason code (every code of {@link #REASONS} present, 0 when none)
  * @param triggerJobs jobs of TRIGGER_* decisions
  * @param failureTriggerJobs jobs of TRIGGER_FAILURE decisions
  * @param requestedTriggerJobs jobs of TRIGGER_REQUESTED decisions
@@ -24,6 +26,14 @@ import org.triggerbot.schemas.VerdictState;
 public record WhatIfRow(int index, String policy, String policyVersion, long pushes, Map<VerdictState, Long> verdicts,
                         long decisions, Map<DecisionReason, Long> reasons, long triggerJobs, long failureTriggerJobs,
                         long requestedTriggerJobs, long dryRunJobs, long budgetExhaustedPushes) {
+
+  /**
+   * The reason codes of SPEC section 4, in their order: one column each. The schema's {@code UNKNOWN} symbol is
+   * only what a reader older than a new code reads it as; nothing decides it, and a column of that name would
+   * clash with the verdict column {@code UNKNOWN}.
+   */
+  public static final List<DecisionReason> REASONS = Arrays.stream(DecisionReason.values())
+      .filter(r -> r != DecisionReason.UNKNOWN).toList();
 
   /** Trigger jobs per push with a verdict; 0 when no push has one. */
   public double triggersPerPush() {

@@ -59,7 +59,7 @@ final class WhatIfTally implements ReplayEngine.Listener {
     }
     finalVerdicts.values().forEach(s -> verdicts.merge(s, 1L, Long::sum));
     Map<DecisionReason, Long> byReason = new EnumMap<>(DecisionReason.class);
-    for (DecisionReason r : DecisionReason.values()) {
+    for (DecisionReason r : WhatIfRow.REASONS) {
       byReason.put(r, reasons.getOrDefault(r, 0L));
     }
     return new WhatIfRow(index, policy, policyVersion, finalVerdicts.size(), verdicts, decisions, byReason,

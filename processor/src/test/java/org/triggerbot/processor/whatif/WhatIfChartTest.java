@@ -51,7 +51,7 @@ class WhatIfChartTest {
     verdicts.put(VerdictState.UNKNOWN, unknown);
     verdicts.put(VerdictState.GREEN, pushes - intermittent - failing - unknown);
     Map<DecisionReason, Long> reasons = new EnumMap<>(DecisionReason.class);
-    for (DecisionReason reason : DecisionReason.values()) {
+    for (DecisionReason reason : WhatIfRow.REASONS) {
       reasons.put(reason, 0L);
     }
     reasons.put(DecisionReason.TRIGGER_FAILURE, triggerJobs);

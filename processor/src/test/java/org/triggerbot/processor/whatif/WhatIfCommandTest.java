@@ -43,11 +43,26 @@ class WhatIfCommandTest {
         "--output", csv.toString(), "--chart", chart.toString(), "--report", report.toString()), err.toString());
 
     List<String> lines = Files.readAllLines(csv);
-    assertEquals(WhatIfCsv.header(), lines.get(0));
-    assertTrue(lines.get(0).startsWith("policy,policyVersion,pushes,GREEN,INTERMITTENT_ONLY,FAILING,UNKNOWN,PENDING,"
-        + "decisions,SKIP_IGNORED_USER,"), lines.get(0));
-    assertTrue(lines.get(0).endsWith(",triggerJobs,failureTriggerJobs,requestedTriggerJobs,dryRunJobs,"
-        + "budgetExhaustedPushes,triggersPerPush"), lines.get(0));
+    // SPEC section 7's columns, one per reason code of section 4: every name once.
+    assertEquals("policy,policyVersion,pushes,GREEN,INTERMITTENT_ONLY,FAILING,UNKNOWN,PENDING,decisions,"
+        + "SKIP_IGNORED_USER,SKIP_NO_TRY_SYNTAX,SKIP_NO_RETRY,SKIP_REQUESTED_PUSH,SKIP_ALREADY_TRIGGERED,"
+        + "SKIP_DENIED_BUILDER,SKIP_HIDDEN_BUILDER,SKIP_PUSH_BUDGET,SKIP_DISABLED,SKIP_GLOBAL_LIMIT,DRY_RUN,"
+        + "TRIGGER_REQUESTED,TRIGGER_FAILURE,triggerJobs,failureTriggerJobs,requestedTriggerJobs,dryRunJobs,"
+        + "budgetExhaustedPushes,triggersPerPush", lines.get(0));
+    for (String row : lines.subList(1, lines.size())) {
+      String[] cells = row.split(",");
+      assertEquals(lines.get(0).split(",").length, cells.length, row);
+      long verdicts = 0;
+      for (int i = 3; i <= 7; i++) {
+        verdicts += Long.parseLong(cells[i]);
+      }
+      assertEquals(Long.parseLong(cells[2]), verdicts, "every push with a verdict has one final verdict: " + row);
+      long byReason = 0;
+      for (int i = 9; i <= 21; i++) {
+        byReason += Long.parseLong(cells[i]);
+      }
+      assertEquals(Long.parseLong(cells[8]), byReason, "every decision has one reason: " + row);
+    }
     assertEquals(7, lines.size());
     assertTrue(lines.get(1).startsWith("budget.floor=1 confirm.max.retriggers=1,"), lines.get(1));
     assertTrue(lines.get(3).startsWith("budget.floor=1 confirm.max.retriggers=3,"), lines.get(3));

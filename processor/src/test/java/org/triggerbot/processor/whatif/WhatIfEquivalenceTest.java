@@ -129,7 +129,7 @@ class WhatIfEquivalenceTest {
           new PrintStream(OutputStream.nullOutputStream()));
     }
     Map<DecisionReason, Long> reasons = new EnumMap<>(DecisionReason.class);
-    for (DecisionReason r : DecisionReason.values()) {
+    for (DecisionReason r : WhatIfRow.REASONS) {
       reasons.put(r, 0L);
     }
     long failureJobs = 0;
