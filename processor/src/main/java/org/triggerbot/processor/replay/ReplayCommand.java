@@ -120,7 +120,7 @@ public final class ReplayCommand {
          Writer out = output == null ? null : open(output, stdout);
          Writer verdictsOut = verdicts == null ? null : open(verdicts, stdout);
          ReplayOutput sink = toTopics != null
-             ? TopicOutput.open(source.bootstrapServers(), toTopics, 1, Map.of())
+             ? TopicOutput.open(source.bootstrapServers(), toTopics, 1, source.kafkaConfig())
              : new JsonLinesOutput(out, verdictsOut)) {
       long start = System.nanoTime();
       Replay.Summary s = engine.equals("topology")

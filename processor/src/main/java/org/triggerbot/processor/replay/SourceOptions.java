@@ -23,6 +23,8 @@ public final class SourceOptions {
         --from-time T          with --from-topic: start at event time T (RFC 3339, e.g. 2015-06-01T08:00:00Z,
                                or epoch milliseconds), found per partition with the time index
         --to-time T            with --from-topic: stop after event time T (inclusive)
+        --kafka-config FILE    Kafka client properties for --from-topic and --to-topics (security.protocol,
+                               ssl.*, sasl.*, ...); group and commit settings are refused: a replay leaves no trace
       """;
 
   private String input;
@@ -30,6 +32,7 @@ public final class SourceOptions {
   private String bootstrapServers;
   private Long fromTime;
   private Long toTime;
+  private String kafkaConfig;
 
   /** Whether {@code option} is one of these; if so, takes its value (throws {@link IllegalArgumentException}). */
   public boolean accept(String option, String value) {
@@ -39,6 +42,7 @@ public final class SourceOptions {
       case "--bootstrap-servers" -> bootstrapServers = value;
       case "--from-time" -> fromTime = time(option, value);
       case "--to-time" -> toTime = time(option, value);
+      case "--kafka-config" -> kafkaConfig = value;
       default -> {
         return false;
       }
@@ -47,7 +51,7 @@ public final class SourceOptions {
   }
 
   private static final List<String> OPTIONS =
-      List.of("--input", "--from-topic", "--bootstrap-servers", "--from-time", "--to-time");
+      List.of("--input", "--from-topic", "--bootstrap-servers", "--from-time", "--to-time", "--kafka-config");
 
   /** These options and a command's own, every one taking a value. */
   public static Set<String> withOptions(String... commandOptions) {
@@ -67,8 +71,11 @@ public final class SourceOptions {
     if (topic != null && (bootstrapServers == null || bootstrapServers.isBlank())) {
       return "--from-topic needs --bootstrap-servers";
     }
-    if (topic == null && (bootstrapServers != null || fromTime != null || toTime != null)) {
-      return "--bootstrap-servers, --from-time and --to-time go with --from-topic";
+    if (topic == null && (bootstrapServers != null || fromTime != null || toTime != null || kafkaConfig != null)) {
+      return "--bootstrap-servers, --from-time, --to-time and --kafka-config go with --from-topic";
+    }
+    if (kafkaConfig != null && !Files.isReadable(Path.of(kafkaConfig))) {
+      return "--kafka-config " + kafkaConfig + ": no such readable file";
     }
     if (fromTime != null && toTime != null && toTime < fromTime) {
       return "--to-time is before --from-time";
@@ -87,6 +94,20 @@ public final class SourceOptions {
     return bootstrapServers;
   }
 
+  /** The {@code --kafka-config} properties (empty without one), for the consumer and for {@code --to-topics}. */
+  public Map<String, Object> kafkaConfig() throws IOException {
+    if (kafkaConfig == null) {
+      return Map.of();
+    }
+    java.util.Properties p = new java.util.Properties();
+    try (InputStream in = Files.newInputStream(Path.of(kafkaConfig))) {
+      p.load(in);
+    }
+    Map<String, Object> config = new java.util.HashMap<>();
+    p.stringPropertyNames().forEach(k -> config.put(k, p.getProperty(k).trim()));
+    return config;
+  }
+
   /** The input for people: the file, or the topic and its servers. */
   public String describe() {
     return topic != null ? "topic " + topic + " on " + bootstrapServers : input.equals("-") ? "standard input" : input;
@@ -95,7 +116,7 @@ public final class SourceOptions {
   /** Opens the input (after {@link #problem()} said nothing). */
   public ReplaySource open() throws IOException {
     if (topic != null) {
-      return TopicSource.open(bootstrapServers, topic, fromTime, toTime, Map.of());
+      return TopicSource.open(bootstrapServers, topic, fromTime, toTime, kafkaConfig());
     }
     if (input.equals("-")) {
       return ReplaySource.lines(System.in, -1);

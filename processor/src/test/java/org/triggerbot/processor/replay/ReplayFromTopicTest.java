@@ -116,6 +116,25 @@ class ReplayFromTopicTest {
   }
 
   @Test
+  void kafkaClientPropertiesComeFromAFileAndAGroupIsRefused() throws Exception {
+    Path config = dir.resolve("kafka.properties");
+    Files.writeString(config, "client.id = tuning-replay\nreceive.buffer.bytes=131072\n");
+    run(false, "--input", fileFeed().toString(), "--output", dir.resolve("file.jsonl").toString());
+    run(false, "--from-topic", TOPIC, "--bootstrap-servers", kafka.bootstrapServers(), "--kafka-config",
+        config.toString(), "--output", dir.resolve("topic.jsonl").toString());
+    assertEquals(Files.readString(dir.resolve("file.jsonl")), Files.readString(dir.resolve("topic.jsonl")));
+
+    Files.writeString(config, "group.id=analysts\n");
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = ReplayCommand.run(List.of("--from-topic", TOPIC, "--bootstrap-servers", kafka.bootstrapServers(),
+        "--kafka-config", config.toString(), "--output", dir.resolve("never.jsonl").toString()),
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(1, code);
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("never joins a consumer group"), err.toString());
+  }
+
+  @Test
   void whatifFromATopicEqualsWhatifFromTheFile() throws Exception {
     run(true, "--input", fileFeed().toString(), "--grid", "budget.floor=1,5", "--output",
         dir.resolve("file.csv").toString());
