@@ -60,16 +60,15 @@ public final class WhatIfReport {
   public static void write(List<WhatIfRow> rows, InputSummary input, Path file, Instant generatedAt)
       throws IOException {
     Objects.requireNonNull(file, "file");
-    Files.writeString(file, html(rows, input, file, generatedAt), StandardCharsets.UTF_8);
+    Files.writeString(file, html(rows, input, generatedAt), StandardCharsets.UTF_8);
   }
 
   /**
    * The report page, as {@link #write} writes it.
    *
-   * @param file where the page goes; the page does not depend on it (it links to nothing), so it may be null
    * @param generatedAt when the report was made; passed in (not read from the clock) so that a report is reproducible
    */
-  public static String html(List<WhatIfRow> rows, InputSummary input, Path file, Instant generatedAt) {
+  public static String html(List<WhatIfRow> rows, InputSummary input, Instant generatedAt) {
     Objects.requireNonNull(rows, "rows");
     Objects.requireNonNull(input, "input");
     Objects.requireNonNull(generatedAt, "generatedAt");

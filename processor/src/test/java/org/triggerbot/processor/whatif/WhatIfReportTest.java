@@ -52,7 +52,7 @@ class WhatIfReportTest {
   }
 
   private static String html() {
-    return WhatIfReport.html(rows(), INPUT, null, GENERATED);
+    return WhatIfReport.html(rows(), INPUT, GENERATED);
   }
 
   private static List<String> cells(String html, String tag) {
@@ -162,7 +162,7 @@ class WhatIfReportTest {
   @Test
   void saysSoWhenNoInputHadAnEventTime() {
     InputSummary none = new InputSummary("-", 0, 0, 0, null, null);
-    String html = WhatIfReport.html(List.of(), none, null, GENERATED);
+    String html = WhatIfReport.html(List.of(), none, GENERATED);
     assertTrue(html.contains("no input had an event time"));
     assertTrue(html.contains("no policies"));
     assertFalse(html.contains("null"));
@@ -171,7 +171,7 @@ class WhatIfReportTest {
   @Test
   void escapesHostileTexts() {
     InputSummary hostileSource = new InputSummary("<img src=x onerror=alert(1)>", 1, 1, 0, FIRST, LAST);
-    String html = WhatIfReport.html(rows(), hostileSource, null, GENERATED);
+    String html = WhatIfReport.html(rows(), hostileSource, GENERATED);
     assertFalse(html.contains("<script"), "policy text raw");
     assertFalse(html.contains("<img"), "source raw");
     assertTrue(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
@@ -184,7 +184,7 @@ class WhatIfReportTest {
   void writesTheSamePageAsUtf8() throws Exception {
     Path file = dir.resolve("whatif.html");
     WhatIfReport.write(rows(), INPUT, file, GENERATED);
-    assertEquals(WhatIfReport.html(rows(), INPUT, file, GENERATED), Files.readString(file, StandardCharsets.UTF_8));
+    assertEquals(WhatIfReport.html(rows(), INPUT, GENERATED), Files.readString(file, StandardCharsets.UTF_8));
     assertEquals(html(), Files.readString(file, StandardCharsets.UTF_8));
   }
 
