@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,45 +79,45 @@ public final class Replay {
           Topics.PUSH_VERDICTS.keySerde().deserializer(), Topics.PUSH_VERDICTS.valueSerde().deserializer());
       long lastTime = 0;
       for (List<Input> chunk = source.next(256); !chunk.isEmpty(); chunk = source.next(256)) {
-       for (Input in : chunk) {
-        lines++;
-        if (in.blank()) {
-          blank++;
-          continue;
+        for (Input in : chunk) {
+          lines++;
+          if (in.blank()) {
+            blank++;
+            continue;
+          }
+          byte[] value;
+          String routingKey = "";
+          if (in.undecodable() != null) {
+            value = in.rawValue(); // not a PulseMessage: the processor rejects it as it would live
+          } else {
+            PulseEnvelope envelope = PulseEnvelope.read(in.body());
+            // A line without a readable _meta.sent is rejected by the processor; its record keeps stream time still.
+            lastTime = envelope.sent() == null ? lastTime : envelope.sent();
+            routingKey = envelope.routingKey() == null ? "" : envelope.routingKey();
+            value = Topics.PULSE_RAW.valueSerde().serializer().serialize(Topics.PULSE_RAW.name(),
+                PulseMessage.newBuilder()
+                    .setExchange(envelope.exchange() == null ? "" : envelope.exchange())
+                    .setRoutingKey(routingKey)
+                    .setBody(ByteBuffer.wrap(in.body()))
+                    .setReceivedAt(Instant.ofEpochMilli(lastTime))
+                    .build());
+          }
+          input.pipeInput(routingKey, value, lastTime);
+          while (!rejects.isEmpty()) {
+            RejectedMessage r = rejects.readValue();
+            rejected++;
+            err.println(in.where() + ": " + r.getReason() + ": " + r.getError());
+          }
+          while (!decided.isEmpty()) {
+            out.decision(decided.readValue());
+            decisions++;
+          }
+          while (!verdicts.isEmpty()) {
+            PushVerdict verdict = verdicts.readValue();
+            verdictCount++;
+            out.verdict(verdict);
+          }
         }
-        byte[] value;
-        String routingKey = "";
-        if (in.undecodable() != null) {
-          value = in.rawValue(); // not a PulseMessage: the processor rejects it as it would live
-        } else {
-          PulseEnvelope envelope = PulseEnvelope.read(in.body());
-          // A line without a readable _meta.sent is rejected by the processor; its record keeps stream time still.
-          lastTime = envelope.sent() == null ? lastTime : envelope.sent();
-          routingKey = envelope.routingKey() == null ? "" : envelope.routingKey();
-          value = Topics.PULSE_RAW.valueSerde().serializer().serialize(Topics.PULSE_RAW.name(),
-              PulseMessage.newBuilder()
-                  .setExchange(envelope.exchange() == null ? "" : envelope.exchange())
-                  .setRoutingKey(routingKey)
-                  .setBody(ByteBuffer.wrap(in.body()))
-                  .setReceivedAt(Instant.ofEpochMilli(lastTime))
-                  .build());
-        }
-        input.pipeInput(routingKey, value, lastTime);
-        while (!rejects.isEmpty()) {
-          RejectedMessage r = rejects.readValue();
-          rejected++;
-          err.println(in.where() + ": " + r.getReason() + ": " + r.getError());
-        }
-        while (!decided.isEmpty()) {
-          out.decision(decided.readValue());
-          decisions++;
-        }
-        while (!verdicts.isEmpty()) {
-          PushVerdict verdict = verdicts.readValue();
-          verdictCount++;
-          out.verdict(verdict);
-        }
-       }
       }
     } finally {
       deleteRecursively(stateDir);
