@@ -53,11 +53,6 @@ public final class MemoryDecideState implements DecideState {
     earliestLastSeen = Long.MAX_VALUE;
   }
 
-  /** Pushes alive in the state. */
-  public int pushCount() {
-    return pushes.size();
-  }
-
   /**
    * The verdict entry of every test builder of the push, in order of first appearance (kept only with
    * {@code keepVerdictEntries}).

@@ -55,7 +55,6 @@ public final class ReplayEngine {
 
   /** One policy's decisions over the input. */
   public static final class PolicyRun {
-    private final PolicySettings settings;
     private final Decider decider;
     private final MemoryDecideState state;
     private final Listener listener;
@@ -67,16 +66,11 @@ public final class ReplayEngine {
 
     /** @param verdictEntries whether the listener reads {@link MemoryDecideState#verdictEntries} */
     public PolicyRun(PolicySettings settings, boolean verdictEntries, Listener listener) {
-      this.settings = settings;
       this.state = new MemoryDecideState(verdictEntries);
       this.decider = new Decider(new Policy(settings, false), state);
       this.listener = listener;
       this.branches = Set.copyOf(settings.branches());
       this.maxBytes = settings.pulseMaxBytes();
-    }
-
-    public PolicySettings settings() {
-      return settings;
     }
 
     public MemoryDecideState state() {

@@ -57,30 +57,17 @@ class WhatIfEquivalenceTest {
     assertEquals(16, points.size());
     assertEquals("budget.floor=1 confirm.max.retriggers=1 push.ttl=PT20M branches=try,mozilla-inbound",
         points.get(1).label(), "the first --grid varies slowest; \\, is a comma inside a value");
-    List<PolicySettings> policies = new ArrayList<>();
-    for (Grid.Point p : points) {
-      policies.add(PolicyConfig.fromAssignments(p.assignments()));
-    }
+    List<PolicySettings> policies = policies(points);
 
-    WhatIf.Result result;
-    try (ReplaySource source = ReplaySource.lines(new ByteArrayInputStream(feed), feed.length)) {
-      result = new WhatIf(2, ReplayEngine.Progress.NONE).run(source, "feed",
-          points.stream().map(Grid.Point::label).toList(), policies, (where, reason, error) -> { });
-    }
+    WhatIf.Result result = whatIf(feed, points.stream().map(Grid.Point::label).toList(), policies);
 
     for (int i = 0; i < policies.size(); i++) {
       WhatIfRow row = result.rows().get(i);
       WhatIfRow topology = fromTopology(feed, policies.get(i), i + 1, points.get(i).label());
-      {
-        assertEquals(withVerdicts(topology, row.pushes(), row.verdicts()), row, points.get(i).label());
-        assertTrue(row.pushes() <= topology.pushes());
-        WhatIfRow alone;
-        try (ReplaySource source = ReplaySource.lines(new ByteArrayInputStream(feed), feed.length)) {
-          alone = new WhatIf(1, ReplayEngine.Progress.NONE).run(source, "feed", List.of(row.policy()),
-              List.of(policies.get(i)), (where, reason, error) -> { }).rows().get(0);
-        }
-        assertEquals(withIndex(alone, row.index()), row, "one pass over all policies = each policy alone");
-      }
+      assertEquals(withVerdicts(topology, row.pushes(), row.verdicts()), row, points.get(i).label());
+      assertTrue(row.pushes() <= topology.pushes());
+      WhatIfRow alone = whatIf(feed, List.of(row.policy()), List.of(policies.get(i))).rows().get(0);
+      assertEquals(withIndex(alone, row.index()), row, "one pass over all policies = each policy alone");
     }
     assertTrue(result.rows().stream().map(WhatIfRow::triggerJobs).distinct().count() > 2,
         "the grid must change what is decided, or the comparison proves little");
@@ -93,20 +80,29 @@ class WhatIfEquivalenceTest {
     Grid grid = new Grid();
     grid.add("confirm.failures=1,2,3", Set.copyOf(PolicyConfig.DEFINITION.names()));
     List<Grid.Point> points = grid.points();
-    List<PolicySettings> policies = new ArrayList<>();
-    for (Grid.Point p : points) {
-      policies.add(PolicyConfig.fromAssignments(p.assignments()));
-    }
-    WhatIf.Result result;
-    try (ReplaySource source = ReplaySource.lines(new ByteArrayInputStream(feed), feed.length)) {
-      result = new WhatIf(2, ReplayEngine.Progress.NONE).run(source, "feed",
-          points.stream().map(Grid.Point::label).toList(), policies, (where, reason, error) -> { });
-    }
+    List<PolicySettings> policies = policies(points);
+    WhatIf.Result result = whatIf(feed, points.stream().map(Grid.Point::label).toList(), policies);
     for (int i = 0; i < policies.size(); i++) {
       assertEquals(fromTopology(feed, policies.get(i), i + 1, points.get(i).label()), result.rows().get(i));
     }
     assertTrue(result.rows().stream().map(r -> r.verdicts().get(VerdictState.FAILING)).distinct().count() > 1,
         "confirm.failures must change the verdicts, or the comparison proves little");
+  }
+
+  private static List<PolicySettings> policies(List<Grid.Point> points) {
+    List<PolicySettings> policies = new ArrayList<>();
+    for (Grid.Point p : points) {
+      policies.add(PolicyConfig.fromAssignments(p.assignments()));
+    }
+    return policies;
+  }
+
+  /** A what-if of {@code policies} over {@code feed}, two policies at a time. */
+  private static WhatIf.Result whatIf(byte[] feed, List<String> labels, List<PolicySettings> policies)
+      throws IOException {
+    try (ReplaySource source = ReplaySource.lines(new ByteArrayInputStream(feed), feed.length)) {
+      return new WhatIf(2, ReplayEngine.Progress.NONE).run(source, "feed", labels, policies, (where, reason, e) -> { });
+    }
   }
 
   private static WhatIfRow withVerdicts(WhatIfRow r, long pushes, Map<VerdictState, Long> verdicts) {
