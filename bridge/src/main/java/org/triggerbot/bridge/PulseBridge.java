@@ -31,6 +31,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.PulseEnvelope;
+import org.triggerbot.common.PushKey;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.RejectedMessage;
 import org.triggerbot.schemas.Topics;
@@ -53,7 +54,9 @@ import org.triggerbot.schemas.Topics;
  * topology recovery re-open the channel, re-declare the queue and bindings and re-consume; acknowledgements of
  * deliveries from before a recovery are dropped by the client (the broker redelivers those).
  *
- * <p>Each record: key = routing key; value = {@code PulseMessage} with the body byte for byte; timestamp =
+ * <p>Each record: key = the body's push, {@code branch/revision} ({@link PushKey}: the rules the processor reads
+ * a push by), or the routing key when the body yields none (the processor rejects such a body anyway); value =
+ * {@code PulseMessage} with the body byte for byte; timestamp =
  * {@code _meta.sent} of the body, else the AMQP timestamp, else the receive time. Bodies above
  * {@code pulse.hard.max.bytes} go to {@code pulse.rejected} instead (reason {@code OVERSIZED}, first 64 KiB kept).
  *
@@ -337,8 +340,11 @@ public final class PulseBridge implements AutoCloseable {
           .setMessageId(d.properties().getMessageId())
           .setRedelivered(d.envelope().isRedeliver())
           .build();
-      record = new ProducerRecord<>(Topics.PULSE_RAW.name(), null, eventTime(d, receivedAt), routingKey,
-          Topics.PULSE_MESSAGE.encode(m));
+      // One pass over the body gives both the event time and the push, the record's key (SPEC 5): a push's
+      // messages then share a partition, in order, however many partitions pulse.raw has.
+      PulseEnvelope envelope = PulseEnvelope.read(d.body());
+      record = new ProducerRecord<>(Topics.PULSE_RAW.name(), null, eventTime(envelope, d, receivedAt),
+          envelope.recordKey(routingKey), Topics.PULSE_MESSAGE.encode(m));
     }
     try {
       producer.send(record, (metadata, error) -> events.add(new Completed(d.tag(), routingKey, error)));
@@ -349,8 +355,8 @@ public final class PulseBridge implements AutoCloseable {
   }
 
   /** _meta.sent, else the AMQP timestamp, else when we received it: stream time is event time downstream. */
-  private static long eventTime(Delivered d, long receivedAt) {
-    Long sent = PulseEnvelope.read(d.body()).sent();
+  private static long eventTime(PulseEnvelope envelope, Delivered d, long receivedAt) {
+    Long sent = envelope.sent();
     if (sent != null) {
       return sent;
     }

@@ -114,7 +114,10 @@ class BridgeIntegrationTest {
     assertEquals(bodies.size(), n, "the broker confirmed every message");
   }
 
-  /** Every record of {@code topic} (read_committed) whose key contains {@code tag}. */
+  /**
+   * Every record of {@code topic} (read_committed) whose routing key contains {@code tag}: in {@code pulse.raw} the
+   * message's (the record key is its push), in {@code pulse.rejected} the record key.
+   */
   private static List<ConsumerRecord<String, byte[]>> records(String topic, String tag) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -127,7 +130,8 @@ class BridgeIntegrationTest {
       long end = c.endOffsets(List.of(tp)).get(tp);
       while (c.position(tp) < end) {
         for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          if (r.key() != null && r.key().contains(tag)) {
+          String routingKey = topic.equals(Topics.PULSE_RAW.name()) ? value(r).getRoutingKey() : r.key();
+          if (routingKey != null && routingKey.contains(tag)) {
             out.add(r);
           }
         }
@@ -136,9 +140,9 @@ class BridgeIntegrationTest {
     return out;
   }
 
-  private static Set<String> distinctKeys(List<ConsumerRecord<String, byte[]>> records) {
+  private static Set<String> distinctRoutingKeys(List<ConsumerRecord<String, byte[]>> records) {
     Set<String> keys = new HashSet<>();
-    records.forEach(r -> keys.add(r.key()));
+    records.forEach(r -> keys.add(value(r).getRoutingKey()));
     return keys;
   }
 
@@ -172,14 +176,16 @@ class BridgeIntegrationTest {
     }
     List<ConsumerRecord<String, byte[]>> records = records(Topics.PULSE_RAW.name(), tag);
     assertEquals(400, records.size(), "no duplicates without failures");
-    assertEquals(400, distinctKeys(records).size());
+    assertEquals(400, distinctRoutingKeys(records).size());
     for (int i = 0; i < records.size(); i++) {
       ConsumerRecord<String, byte[]> r = records.get(i);
       PulseMessage m = value(r);
       byte[] expected = bodies.get(i).getBytes(StandardCharsets.UTF_8);
       assertArrayEquals(expected, bytes(m.getBody()), "body " + i + " is byte-identical and in order");
-      assertEquals(PulseEnvelope.read(expected).routingKey(), r.key());
-      assertEquals(r.key(), m.getRoutingKey());
+      PulseEnvelope envelope = PulseEnvelope.read(expected);
+      assertNotNull(envelope.push());
+      assertEquals(envelope.push(), r.key(), "keyed by push (SPEC 5), so a push's messages share a partition");
+      assertEquals(envelope.routingKey(), m.getRoutingKey());
       assertEquals(exchange, m.getExchange());
       assertEquals(PulseEnvelope.read(expected).sent(), r.timestamp(), "the record time is _meta.sent");
       assertFalse(m.getRedelivered());
@@ -213,7 +219,7 @@ class BridgeIntegrationTest {
       } finally {
         kafka.restart();
       }
-      await("all 300 routing keys in pulse.raw", () -> distinctKeys(records(Topics.PULSE_RAW.name(), tag)).size() == 300);
+      await("all 300 routing keys in pulse.raw", () -> distinctRoutingKeys(records(Topics.PULSE_RAW.name(), tag)).size() == 300);
       await("the queue drained", () -> amqp.readyMessages(queue) == 0 && bridge.acked.get() >= 300);
       int copies = records(Topics.PULSE_RAW.name(), tag).size();
       System.out.printf("kafka outage: 300 messages, %d records (%d duplicates), %d requeued by the bridge%n",
@@ -234,7 +240,7 @@ class BridgeIntegrationTest {
       amqp.closeClientConnections();
       publish(config, exchange, bodies.subList(150, 300));
       await("all 300 routing keys after recovery",
-          () -> distinctKeys(records(Topics.PULSE_RAW.name(), tag)).size() == 300);
+          () -> distinctRoutingKeys(records(Topics.PULSE_RAW.name(), tag)).size() == 300);
       await("every delivery acknowledged",
           () -> amqp.readyMessages("queue/" + amqp.username() + "/" + tag) == 0);
     }
@@ -262,11 +268,11 @@ class BridgeIntegrationTest {
 
     try (PulseBridge second = new PulseBridge(config).start()) {
       assertTrue(second.awaitConsuming(DEADLINE));
-      await("all 60 routing keys", () -> distinctKeys(records(Topics.PULSE_RAW.name(), tag)).size() == 60);
+      await("all 60 routing keys", () -> distinctRoutingKeys(records(Topics.PULSE_RAW.name(), tag)).size() == 60);
       await("the queue drained", () -> amqp.readyMessages("queue/" + amqp.username() + "/" + tag) == 0);
     }
     List<ConsumerRecord<String, byte[]>> copies = records(Topics.PULSE_RAW.name(), tag).stream()
-        .filter(r -> r.key().equals(crashedOn[0])).toList();
+        .filter(r -> value(r).getRoutingKey().equals(crashedOn[0])).toList();
     assertEquals(2, copies.size(), "written before the crash, and again after its redelivery");
     assertFalse(value(copies.get(0)).getRedelivered());
     assertTrue(value(copies.get(1)).getRedelivered(), "the second copy says it was redelivered");
@@ -293,6 +299,7 @@ class BridgeIntegrationTest {
     List<ConsumerRecord<String, byte[]>> raw = records(Topics.PULSE_RAW.name(), tag);
     assertEquals(1, raw.size(), "only the small one is copied");
     assertArrayEquals(notJson, bytes(value(raw.get(0)).getBody()), "copied byte for byte, the processor rejects it");
+    assertEquals("build." + tag + "_test-b.2.finished", raw.get(0).key(), "no push in the body: keyed by routing key");
     long stamped = raw.get(0).timestamp();
     assertTrue(stamped >= started && stamped <= System.currentTimeMillis(),
         "no _meta.sent and no AMQP timestamp: stamped with the receive time");

@@ -10,38 +10,55 @@ import java.time.ZoneOffset;
 
 /**
  * What a mozillapulse body says about its own delivery, in {@code _meta}: exchange, routing key, and when it was
- * sent (the event time). For producers that stamp records with their event time (the bridge, replay), so that
- * stream time is event time everywhere, and for the processor's parser.
+ * sent (the event time); and the push it belongs to. For producers that stamp records with their event time and
+ * key them by push (the bridge, tests, the benchmark), so that stream time is event time everywhere and a push's
+ * messages share a partition, and for the processor's parser. One pass over the body reads all of it.
  *
  * @param exchange {@code _meta.exchange}, or null
  * @param routingKey {@code _meta.routing_key}, or null
  * @param sent {@code _meta.sent} in epoch milliseconds, or null when absent or not RFC 3339
+ * @param push the body's {@link PushKey}, or null when it yields none
  */
-public record PulseEnvelope(String exchange, String routingKey, Long sent) {
+public record PulseEnvelope(String exchange, String routingKey, Long sent, String push) {
 
   /** JSON with trailing content (two bodies glued together, garbage) is not JSON. */
   public static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-  private static final PulseEnvelope NONE = new PulseEnvelope(null, null, null);
-  private static final JsonPrune META_ONLY = JsonPrune.fields(java.util.Map.of("_meta", JsonPrune.whole()));
+  private static final PulseEnvelope NONE = new PulseEnvelope(null, null, null, null);
+  /** {@code _meta} and the two properties that name the push; the rest of the body is only tokenized. */
+  private static final JsonPrune ENVELOPE = JsonPrune.fields(java.util.Map.of(
+      "_meta", JsonPrune.whole(),
+      "payload", JsonPrune.fields(java.util.Map.of(
+          "build", JsonPrune.fields(java.util.Map.of(
+              "properties", JsonPrune.namedEntries(java.util.Set.of("branch", "revision"))))))));
 
   /** Reads the envelope of a body; fields that are absent or unreadable are null. Never throws. */
   public static PulseEnvelope read(byte[] body) {
-    JsonNode meta;
+    JsonNode root;
     try {
-      JsonNode root = META_ONLY.read(JSON, body);
-      meta = root == null ? null : root.get("_meta");
+      root = ENVELOPE.read(JSON, body);
     } catch (IOException e) {
       return NONE;
     }
-    return meta != null && meta.isObject() ? of(meta) : NONE;
-  }
-
-  /** The envelope of an already parsed {@code _meta} object. */
-  public static PulseEnvelope of(JsonNode meta) {
+    if (root == null || !root.isObject()) {
+      return NONE;
+    }
+    JsonNode meta = root.get("_meta");
+    String push = PushKey.fromBody(root);
+    if (meta == null || !meta.isObject()) {
+      return new PulseEnvelope(null, null, null, push);
+    }
     JsonNode sent = meta.get("sent");
     return new PulseEnvelope(text(meta.get("exchange")), text(meta.get("routing_key")),
-        sent != null && sent.isTextual() ? rfc3339Millis(sent.asText()) : null);
+        sent != null && sent.isTextual() ? rfc3339Millis(sent.asText()) : null, push);
+  }
+
+  /**
+   * The key of the body's {@code pulse.raw} record (SPEC 5): its push, or {@code routingKey} (the AMQP routing
+   * key it was delivered with) when it yields none.
+   */
+  public String recordKey(String routingKey) {
+    return push != null ? push : routingKey;
   }
 
   /**

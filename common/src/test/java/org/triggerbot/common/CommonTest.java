@@ -32,8 +32,8 @@ class CommonTest {
 
   @Test
   void anUnreadableEnvelopeIsAllNulls() {
-    assertEquals(new PulseEnvelope(null, null, null), PulseEnvelope.read("{bad".getBytes(StandardCharsets.UTF_8)));
-    assertEquals(new PulseEnvelope(null, null, null), PulseEnvelope.read("{} {}".getBytes(StandardCharsets.UTF_8)));
+    assertEquals(new PulseEnvelope(null, null, null, null), PulseEnvelope.read("{bad".getBytes(StandardCharsets.UTF_8)));
+    assertEquals(new PulseEnvelope(null, null, null, null), PulseEnvelope.read("{} {}".getBytes(StandardCharsets.UTF_8)));
     assertNull(PulseEnvelope.read("{\"_meta\":{\"sent\":\"yesterday\"}}".getBytes(StandardCharsets.UTF_8)).sent());
   }
 

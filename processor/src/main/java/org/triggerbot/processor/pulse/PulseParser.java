@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.triggerbot.common.JsonPrune;
 import org.triggerbot.common.PulseEnvelope;
+import org.triggerbot.common.PushKey;
 import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
 
@@ -20,6 +21,9 @@ import org.triggerbot.processor.state.PushEvent;
  * exchange (not the build exchange: out of scope); routing key (not {@code build.*.started|finished}: out of
  * scope); the {@code branch} property (not enabled: out of scope, before any further validation); then every
  * other field the policy needs. Only the fields the policy reads are looked at.
+ *
+ * <p>The event's push ({@code branch/revision}) follows {@link PushKey}'s rules, which the bridge keys
+ * {@code pulse.raw} by: an accepted body's record key is its event's push key.
  *
  * <p>Pure and thread-safe; never throws on any input.
  */
@@ -78,20 +82,6 @@ public final class PulseParser {
       }
     }
     return known;
-  }
-
-  /** 12 to 40 lowercase hexadecimal characters. */
-  static boolean isRevision(String s) {
-    if (s.length() < 12 || s.length() > 40) {
-      return false;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static boolean asciiDigits(String s) {
@@ -165,7 +155,7 @@ public final class PulseParser {
       throw new Invalid(RejectReason.BAD_ROUTING_KEY, "build number of " + quote(routingKey) + " is too large");
     }
     String revision = props.string("revision");
-    if (!isRevision(revision)) {
+    if (!PushKey.isRevision(revision)) {
       throw new Invalid(RejectReason.BAD_REVISION, "revision " + quote(revision) + " is not 12 to 40 lowercase hex characters");
     }
     String builder = props.string("buildername");
@@ -196,7 +186,7 @@ public final class PulseParser {
 
     return new ParseOutcome.Accepted(PushEvent.newBuilder()
         .setBranch(branch)
-        .setRevision(revision.substring(0, 12))
+        .setRevision(revision.substring(0, PushKey.REVISION_CHARS))
         .setBuilder(builder)
         .setRoutingKey(routingKey)
         .setBuildNumber(buildNumber)
