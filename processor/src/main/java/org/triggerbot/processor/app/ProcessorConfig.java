@@ -34,7 +34,11 @@ public final class ProcessorConfig extends AbstractConfig {
   public static final String APPLICATION_ID = "application.id";
   public static final String STATE_DIR = "state.dir";
   public static final String PROCESSING_GUARANTEE = "processing.guarantee";
-  public static final String DECISION_PARTITIONS = "decision.partitions";
+  /**
+   * Retired: the partitions of the repartition topic the processor had before {@code pulse.raw} was keyed by
+   * push. Set, it is an error that says what replaced it, not merely an unknown key.
+   */
+  static final String RETIRED_DECISION_PARTITIONS = "decision.partitions";
   public static final String REPLICATION_FACTOR = "replication.factor";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   /**
@@ -59,8 +63,6 @@ public final class ProcessorConfig extends AbstractConfig {
       .define(PROCESSING_GUARANTEE, Type.STRING, StreamsConfig.EXACTLY_ONCE_V2,
           ConfigDef.ValidString.in(StreamsConfig.EXACTLY_ONCE_V2, StreamsConfig.AT_LEAST_ONCE), Importance.HIGH,
           "exactly_once_v2 (default: no decision lost or duplicated across crashes) or at_least_once.")
-      .define(DECISION_PARTITIONS, Type.INT, 1, ConfigDef.Range.between(1, 1024), Importance.MEDIUM,
-          "Partitions of the by-push repartition topic. Each partition enforces floor(limit / partitions) of the global hourly limits.")
       .define(REPLICATION_FACTOR, Type.INT, -1, ConfigDef.Range.atLeast(-1), Importance.MEDIUM,
           "Replication factor of internal topics; -1 uses the broker's default.")
       .define(NUM_STREAM_THREADS, Type.INT, 1, ConfigDef.Range.between(1, 64), Importance.LOW,
@@ -85,6 +87,11 @@ public final class ProcessorConfig extends AbstractConfig {
 
   /** Validates {@code values}: known keys and {@code streams.*} pass-through keys only. */
   public static ProcessorConfig of(Map<String, String> values) {
+    if (values.containsKey(RETIRED_DECISION_PARTITIONS)) {
+      throw new ConfigException(RETIRED_DECISION_PARTITIONS, values.get(RETIRED_DECISION_PARTITIONS),
+          "is no longer a setting: the processor now runs one decision task per partition of pulse.raw and shares "
+          + "the global limits among them (README, \"Partitions and scale-out\"); remove it");
+    }
     Map<String, Map<String, String>> split = ConfigSources.split(DEFINITION, values, STREAMS_PREFIX);
     return new ProcessorConfig(split.get(""), split.get(STREAMS_PREFIX));
   }
@@ -100,8 +107,9 @@ public final class ProcessorConfig extends AbstractConfig {
     return PolicyConfig.parse(policyValues);
   }
 
-  public TopologySettings topologySettings() {
-    return new TopologySettings(policy(), getInt(DECISION_PARTITIONS), true);
+  /** @param partitions partitions of {@code pulse.raw} (asked of the broker at start) */
+  public TopologySettings topologySettings(int partitions) {
+    return new TopologySettings(policy(), partitions, true);
   }
 
   /**

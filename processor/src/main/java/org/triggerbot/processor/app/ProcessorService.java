@@ -23,7 +23,9 @@ import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.ServiceArgs;
 import org.triggerbot.processor.query.PushApi;
 import org.triggerbot.processor.query.PushQueries;
+import org.triggerbot.processor.topology.MisroutedRecordException;
 import org.triggerbot.processor.topology.ProcessorTopology;
+import org.triggerbot.schemas.Topics;
 
 /**
  * The processor service while it runs: Kafka Streams on the topology, its metrics in a Prometheus registry, and
@@ -43,9 +45,13 @@ import org.triggerbot.processor.topology.ProcessorTopology;
  * ({@code kafka_stream_triggerbot_pulse_accepted_total}, ..., {@code kafka_stream_triggerbot_decision_<reason>_total}),
  * plus the JVM's meters. State restoration is logged per store partition, start and end.
  *
+ * <p>Before Kafka Streams starts, the service asks the broker how many partitions {@code pulse.raw} has (waiting
+ * up to {@link #SOURCE_TOPIC_WAIT} for it to exist): one decision task per partition, sharing the global limits.
+ *
  * <p>A stream thread that dies of an unexpected exception is replaced up to
  * {@link ProcessorMain#MAX_THREAD_REPLACEMENTS} times; after that the client shuts down and {@link #awaitExit()}
- * answers 1, so that the process exits loudly and the orchestrator restarts it.
+ * answers 1, so that the process exits loudly and the orchestrator restarts it. A
+ * {@link MisroutedRecordException} (a multi-partition {@code pulse.raw} not keyed by push) shuts it down at once.
  */
 public final class ProcessorService implements ServiceArgs.Running {
 
@@ -56,6 +62,8 @@ public final class ProcessorService implements ServiceArgs.Running {
    * leave them out of the first scrapes. Comparing the metric names every few seconds costs next to nothing.
    */
   static final Duration METRICS_REFRESH = Duration.ofSeconds(5);
+  /** How long the processor waits at start for {@code pulse.raw} to exist (it needs its partition count). */
+  static final Duration SOURCE_TOPIC_WAIT = Duration.ofSeconds(60);
 
   private final PrometheusMeterRegistry registry = AdminServer.newRegistry();
   private final ScheduledExecutorService metricsRefresh;
@@ -108,11 +116,21 @@ public final class ProcessorService implements ServiceArgs.Running {
     if (admin.enabled()) {
       properties.putIfAbsent(StreamsConfig.APPLICATION_SERVER_CONFIG, config.advertisedHost() + ":" + admin.port());
     }
-    KafkaStreams kafkaStreams = new KafkaStreams(ProcessorTopology.build(config.topologySettings()), properties);
+    int partitions = SourcePartitions.of(Topics.PULSE_RAW.name(), properties, SOURCE_TOPIC_WAIT);
+    LOG.info("{} has {} partition(s): {} decision task(s){}", Topics.PULSE_RAW.name(), partitions, partitions,
+        partitions == 1 ? "" : ", each enforcing 1/" + partitions + " of the global hourly limits");
+    KafkaStreams kafkaStreams = new KafkaStreams(ProcessorTopology.build(config.topologySettings(partitions)),
+        properties);
     streams = kafkaStreams;
     streamsMetrics = new KafkaStreamsMetrics(kafkaStreams, Tags.empty(), metricsRefresh, METRICS_REFRESH);
     AtomicInteger replacements = new AtomicInteger();
     kafkaStreams.setUncaughtExceptionHandler(e -> {
+      Throwable misrouted = causedBy(e, MisroutedRecordException.class);
+      if (misrouted != null) {
+        LOG.error("stopping: {}", misrouted.getMessage());
+        exitCode.set(1);
+        return StreamThreadExceptionResponse.SHUTDOWN_CLIENT; // every instance would meet the same records
+      }
       if (replacements.incrementAndGet() <= ProcessorMain.MAX_THREAD_REPLACEMENTS) {
         LOG.error("stream thread died; replacing it ({} of {})", replacements.get(),
             ProcessorMain.MAX_THREAD_REPLACEMENTS, e);
@@ -132,14 +150,23 @@ public final class ProcessorService implements ServiceArgs.Running {
     streamsMetrics.bindTo(registry);
     if (admin.enabled()) {
       Object server = properties.get(StreamsConfig.APPLICATION_SERVER_CONFIG);
-      pushApi.attach(new PushQueries(kafkaStreams, HostInfo.buildFromEndpoint(server.toString()),
-          config.getString(ProcessorConfig.APPLICATION_ID), config.getInt(ProcessorConfig.DECISION_PARTITIONS)));
+      pushApi.attach(new PushQueries(kafkaStreams, HostInfo.buildFromEndpoint(server.toString()), partitions));
       LOG.info("admin server on port {}: /health/live, /health/ready, /metrics; push queries on /, /pushes/..., "
           + "/api/pushes (application.server {})", admin.port(), server);
     }
     LOG.info("starting processor {} (policy {})", config.getString(ProcessorConfig.APPLICATION_ID),
         config.policy().version());
     kafkaStreams.start();
+  }
+
+  /** The first {@code type} in the cause chain of {@code e}, or null. */
+  private static Throwable causedBy(Throwable e, Class<? extends Throwable> type) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return t;
+      }
+    }
+    return null;
   }
 
   private AdminServer.Health readiness() {

@@ -44,6 +44,18 @@ public record PolicySettings(
     Objects.requireNonNull(version, "version");
   }
 
+  /**
+   * What one of {@code tasks} decision tasks enforces, so that all of them together stay within the global hourly
+   * limits: {@code floor(limit / tasks)} of each (SPEC 2: scale-out is more partitions, one task each; a task sees
+   * only its own pushes' triggers). The same policy, and version, for one task.
+   */
+  public PolicySettings sharedAmong(int tasks) {
+    if (tasks < 1) {
+      throw new IllegalArgumentException("tasks must be >= 1, was " + tasks);
+    }
+    return tasks == 1 ? this : withGlobalLimits(maxFailureTriggersPerHour / tasks, maxRequestedTriggersPerHour / tasks);
+  }
+
   /** The same policy with other global hourly limits (and the same version: a share of the same policy). */
   public PolicySettings withGlobalLimits(long maxFailurePerHour, long maxRequestedPerHour) {
     return new PolicySettings(branches, requireTrySyntax, retryCount, requestedLimit, budgetFloor, budgetRatio,

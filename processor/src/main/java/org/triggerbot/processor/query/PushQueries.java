@@ -27,7 +27,7 @@ import org.apache.kafka.streams.TaskMetadata;
 import org.apache.kafka.streams.ThreadMetadata;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
-import org.triggerbot.processor.topology.ProcessorTopology;
+import org.triggerbot.schemas.Topics;
 import org.triggerbot.processor.topology.StoreNames;
 
 /**
@@ -65,7 +65,7 @@ public final class PushQueries {
 
   private final KafkaStreams streams;
   private final HostInfo self;
-  private final String byPushTopic;
+  private final String sourceTopic;
   private final int partitions;
   private final LocalStores local;
   private final HttpClient http;
@@ -74,13 +74,12 @@ public final class PushQueries {
   /**
    * @param streams the processor's Kafka Streams, configured with {@code application.server} = {@code self}
    * @param self this instance's {@code application.server}: where the others reach its admin port
-   * @param applicationId the application id (names the by-push topic, whose partitions are the stores' partitions)
-   * @param partitions the number of partitions of the push state ({@code decision.partitions})
+   * @param partitions the number of partitions of the push state: those of {@code pulse.raw}, the source
    */
-  public PushQueries(KafkaStreams streams, HostInfo self, String applicationId, int partitions) {
+  public PushQueries(KafkaStreams streams, HostInfo self, int partitions) {
     this.streams = streams;
     this.self = self;
-    this.byPushTopic = applicationId + "-" + ProcessorTopology.BY_PUSH + "-repartition";
+    this.sourceTopic = Topics.PULSE_RAW.name();
     this.partitions = partitions;
     this.local = new LocalStores(streams);
     this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)
@@ -143,7 +142,7 @@ public final class PushQueries {
     }
     Map<HostInfo, CompletableFuture<Answer<LocalPart>>> asked = new LinkedHashMap<>();
     for (StreamsMetadata client : streams.metadataForAllStreamsClients()) {
-      boolean ownsPushes = client.topicPartitions().stream().anyMatch(tp -> tp.topic().equals(byPushTopic));
+      boolean ownsPushes = client.topicPartitions().stream().anyMatch(tp -> tp.topic().equals(sourceTopic));
       if (!ownsPushes) {
         continue;
       }
@@ -201,7 +200,7 @@ public final class PushQueries {
     for (ThreadMetadata thread : streams.metadataForLocalThreads()) {
       for (TaskMetadata task : thread.activeTasks()) {
         for (TopicPartition tp : task.topicPartitions()) {
-          if (tp.topic().equals(byPushTopic)) {
+          if (tp.topic().equals(sourceTopic)) {
             owned.add(tp.partition());
           }
         }

@@ -69,6 +69,8 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
 
   private final Policy policy;
   private final boolean wallClock;
+  /** Partitions of {@code pulse.raw}: with more than one, every record must be keyed by its push. */
+  private final int partitions;
   /**
    * The verdict entries of the test builders of recently changed pushes, in order of appearance: derived from
    * {@code builder-state}, never a source of truth. Every write of a test builder's state updates it, a forgotten
@@ -83,9 +85,10 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
   private Decider decider;
   private final Map<DecisionReason, Sensor> decisionSensors = new EnumMap<>(DecisionReason.class);
 
-  DecideProcessor(Policy policy, boolean wallClock, int cachedPushes) {
+  DecideProcessor(Policy policy, boolean wallClock, int cachedPushes, int partitions) {
     this.policy = policy;
     this.wallClock = wallClock;
+    this.partitions = partitions;
     this.entries = new LinkedHashMap<>(16, 0.75f, true) {
       @Override
       protected boolean removeEldestEntry(Map.Entry<String, Map<String, BuilderVerdict>> eldest) {
@@ -98,13 +101,15 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
    * Supplies the processor with its stores attached.
    *
    * @param cachedPushes how many pushes' verdict entries to keep in memory (0: read every verdict from the store)
+   * @param partitions partitions of {@code pulse.raw}; with more than one, a record not keyed by its push is refused
+   *     ({@link MisroutedRecordException}): its push may be decided on another task too
    */
   static ProcessorSupplier<String, PushEvent, String, SpecificRecord> supplier(Policy policy, boolean wallClock,
-                                                                             int cachedPushes) {
+                                                                             int cachedPushes, int partitions) {
     return new ProcessorSupplier<>() {
       @Override
       public Processor<String, PushEvent, String, SpecificRecord> get() {
-        return new DecideProcessor(policy, wallClock, cachedPushes);
+        return new DecideProcessor(policy, wallClock, cachedPushes, partitions);
       }
 
       @Override
@@ -141,7 +146,13 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
   @Override
   public void process(Record<String, PushEvent> record) {
     PushEvent event = record.value();
-    Decider.Outcome o = decider.decide(event);
+    String key = Keys.push(event.getBranch(), event.getRevision());
+    if (partitions > 1 && !key.equals(record.key())) {
+      throw new MisroutedRecordException(context.recordMetadata()
+          .map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("(offset unknown)"),
+          record.key(), key, partitions);
+    }
+    Decider.Outcome o = decider.decide(event, key);
     if (o == null) {
       return; // a duplicate delivery: changes nothing, decides nothing
     }

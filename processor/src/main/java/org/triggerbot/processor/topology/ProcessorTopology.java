@@ -2,8 +2,6 @@ package org.triggerbot.processor.topology;
 
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
@@ -11,13 +9,10 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.streams.kstream.Repartitioned;
-import org.triggerbot.processor.decide.Keys;
 import org.triggerbot.processor.policy.Policy;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.PulseParser;
 import org.triggerbot.processor.state.PushEvent;
-import org.triggerbot.schemas.AvroSerde;
 import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.RejectedMessage;
 import org.triggerbot.schemas.Topic;
@@ -29,20 +24,21 @@ import org.triggerbot.schemas.TriggerDecision;
  * The processor's topology, as a pure function of its settings:
  *
  * <pre>
- * pulse.raw ─ parse-pulse ─┬─ rejected ─────────────────────────────────────────► pulse.rejected
- *                          └─ accepted ─ key-by-push ─ [by-push repartition] ─ decide ─┬─► trigger.decisions
- *                                                                                      ├─► trigger.commands
- *                                                                                      └─► push.verdicts
+ * pulse.raw ─ parse-pulse ─┬─ rejected ─────────────────► pulse.rejected
+ *                          └─ accepted ─ decide ─┬─► trigger.decisions
+ *                                                ├─► trigger.commands
+ *                                                └─► push.verdicts
  * </pre>
  *
- * Every processor, store and internal topic is named, so names (and changelog topics) are stable across
- * versions. Out-of-scope messages are dropped in {@code parse-pulse}, before the repartition, so the internal
- * topic carries only the small {@code PushEvent}s of enabled branches.
+ * One sub-topology, one task per partition of {@code pulse.raw}: the bridge keys every record by its push
+ * (SPEC 5), so a push's messages are in order on one partition and {@code decide} reads them where they are, with
+ * no repartition topic (which cost a produce, a consume and a transaction's share per message). With more than
+ * one partition, {@code decide} refuses a record that is not keyed by its push ({@link MisroutedRecordException}):
+ * its push's other messages may be on another task, whose state it cannot see.
+ *
+ * <p>Every processor and store is named, so names (and changelog topics) are stable across versions.
  */
 public final class ProcessorTopology {
-
-  /** The internal topic that co-locates a push's events: {@code <application.id>-by-push-repartition}. */
-  public static final String BY_PUSH = "by-push";
 
   private ProcessorTopology() {}
 
@@ -54,7 +50,7 @@ public final class ProcessorTopology {
   static Topology build(TopologySettings settings, int verdictCachePushes) {
     PolicySettings policySettings = settings.policy();
     PulseParser parser = new PulseParser(policySettings.branches(), policySettings.pulseMaxBytes());
-    Policy policy = new Policy(shareGlobalLimits(policySettings, settings.decisionPartitions()));
+    Policy policy = new Policy(policySettings.sharedAmong(settings.partitions()));
     StreamsBuilder builder = new StreamsBuilder();
 
     Topic<String, byte[]> raw = Topics.PULSE_RAW_BYTES;
@@ -71,15 +67,9 @@ public final class ProcessorTopology {
         .to(Topics.PULSE_REJECTED.name(), produced(Topics.PULSE_REJECTED, "pulse-rejected-sink"));
 
     KStream<String, SpecificRecord> decided = routes.get("parsed-accepted")
-        .map((k, v) -> {
-          PushEvent e = (PushEvent) v;
-          return KeyValue.pair(Keys.push(e.getBranch(), e.getRevision()), e);
-        }, Named.as("key-by-push"))
-        .repartition(Repartitioned.with(Serdes.String(), AvroSerde.of(PushEvent.class))
-            .withName(BY_PUSH)
-            .withNumberOfPartitions(settings.decisionPartitions()))
-        .process(DecideProcessor.supplier(policy, settings.wallClockDecisions(), verdictCachePushes),
-            Named.as("decide"));
+        .mapValues(v -> (PushEvent) v, Named.as("as-event"))
+        .process(DecideProcessor.supplier(policy, settings.wallClockDecisions(), verdictCachePushes,
+            settings.partitions()), Named.as("decide"));
 
     decided.split(Named.as("decided-"))
         .branch((k, v) -> v instanceof TriggerDecision, Branched.withConsumer(s -> s
@@ -97,14 +87,6 @@ public final class ProcessorTopology {
         .noDefaultBranch();
 
     return builder.build();
-  }
-
-  /** Each decision task enforces its share of the global limits, so that all tasks together stay within them. */
-  static PolicySettings shareGlobalLimits(PolicySettings p, int partitions) {
-    if (partitions == 1) {
-      return p;
-    }
-    return p.withGlobalLimits(p.maxFailureTriggersPerHour() / partitions, p.maxRequestedTriggersPerHour() / partitions);
   }
 
   private static <V> Produced<String, V> produced(Topic<String, V> topic, String name) {

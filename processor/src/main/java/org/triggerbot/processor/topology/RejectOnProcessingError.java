@@ -18,6 +18,9 @@ import org.triggerbot.schemas.Topics;
  * record goes to {@code pulse.rejected} with reason {@code PROCESSING_ERROR}, the processor's name and the
  * exception, and the pipeline continues: one poisoned record must not stop every later decision. The record
  * written is the one read from the source topic of the failing task, bytes as they were.
+ *
+ * <p>Except a {@link MisroutedRecordException}: not a poisoned record but a topic this processor must not read
+ * (its pushes are split over partitions); every later record could be wrong too, so the processor fails.
  */
 public final class RejectOnProcessingError implements ProcessingExceptionHandler {
 
@@ -28,6 +31,10 @@ public final class RejectOnProcessingError implements ProcessingExceptionHandler
 
   @Override
   public Response handleError(ErrorHandlerContext context, Record<?, ?> record, Exception exception) {
+    if (exception instanceof MisroutedRecordException) {
+      LOG.error("{}", exception.getMessage());
+      return Response.fail();
+    }
     LOG.error("processor {} failed on {}-{}@{}; record sent to {}", context.processorNodeId(), context.topic(),
         context.partition(), context.offset(), Topics.PULSE_REJECTED.name(), exception);
     return Response.resume(List.of(rejection(context, exception)));

@@ -148,7 +148,8 @@ class ProcessorAdminTest {
         Topics.PULSE_RAW.keySerde().serializer(), Topics.PULSE_RAW.valueSerde().serializer())) {
       byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
       PulseEnvelope envelope = PulseEnvelope.read(bytes);
-      producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, envelope.sent(), envelope.routingKey(),
+      producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, envelope.sent(),
+          envelope.recordKey(envelope.routingKey()),
           PulseMessage.newBuilder().setExchange(envelope.exchange()).setRoutingKey(envelope.routingKey())
               .setBody(ByteBuffer.wrap(bytes)).setReceivedAt(Instant.ofEpochMilli(envelope.sent())).build())).get();
     }

@@ -36,7 +36,15 @@ class ProcessorConfigTest {
     assertEquals(true, streams.get(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG));
     assertEquals(3, config.policy().budgetFloor());
     assertTrue(config.policy().dryRun());
-    assertTrue(config.topologySettings().wallClockDecisions());
+    assertTrue(config.topologySettings(1).wallClockDecisions());
+  }
+
+  @Test
+  void theRetiredDecisionPartitionsKeySaysWhatReplacedIt() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ProcessorConfig.load(null, Map.of(
+        "TRIGGERBOT_BOOTSTRAP_SERVERS", "k:9092", "TRIGGERBOT_DECISION_PARTITIONS", "4")));
+    assertTrue(e.getMessage().contains("decision.partitions") && e.getMessage().contains("partition of pulse.raw")
+        && e.getMessage().contains("remove it"), e.getMessage());
   }
 
   @Test

@@ -48,9 +48,9 @@ class PushPagesBrowserTest {
   static void startAProcessorWithPushes() throws Exception {
     chromium = Chromium.find(Path.of("target", "chromium"));
     Files.createDirectories(SCREENSHOTS);
-    cluster = QueryCluster.start(stateRoot);
-    processor = cluster.instance(APP, 1, null);
-    QueryCluster.awaitBalanced(APP, 1, processor);
+    cluster = QueryCluster.start(stateRoot, 1);
+    processor = cluster.instance(APP, null);
+    QueryCluster.awaitBalanced(1, processor);
 
     List<String> bodies = new ArrayList<>(QueryScenario.bodies(QueryScenario.pushes(3)));
     PulseJson build = PulseJson.build("linux64").rev(REV).number(3);

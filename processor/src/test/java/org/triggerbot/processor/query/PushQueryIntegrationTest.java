@@ -37,7 +37,7 @@ import org.triggerbot.processor.topology.StoreNames;
 import org.triggerbot.testsupport.Await;
 
 /**
- * The HTTP interface of two processor instances (one application, {@code decision.partitions=2}, one partition
+ * The HTTP interface of two processor instances (one application, {@code pulse.raw} with two partitions, one
  * each) over a real KRaft broker: every push answered the same by both (one reads its own store, the other
  * forwards to it), the list assembled from both, the errors, and 503 while an instance restores its state.
  */
@@ -56,11 +56,11 @@ class PushQueryIntegrationTest {
 
   @BeforeAll
   static void startTwoInstancesAndPipeThePushes() throws Exception {
-    cluster = QueryCluster.start(stateRoot);
-    first = cluster.instance(APP, 2, null);
-    second = cluster.instance(APP, 2, null);
+    cluster = QueryCluster.start(stateRoot, 2);
+    first = cluster.instance(APP, null);
+    second = cluster.instance(APP, null);
     // Both join before any data, so the assignor spreads the two decide tasks one per instance.
-    QueryCluster.awaitBalanced(APP, 1, first, second);
+    QueryCluster.awaitBalanced(1, first, second);
 
     pushes = QueryScenario.pushes(8);
     cluster.produce(QueryScenario.bodies(pushes));
@@ -200,8 +200,8 @@ class PushQueryIntegrationTest {
   @Test
   void whileAnInstanceRestoresItsStateQueriesAre503ThenTheSameAnswers() throws Exception {
     String app = "triggerbot-iq-restore";
-    ProcessorService original = cluster.instance(app, 2, null);
-    QueryCluster.awaitBalanced(app, 2, original);
+    ProcessorService original = cluster.instance(app, null);
+    QueryCluster.awaitBalanced(2, original);
     Map<String, String> before = new HashMap<>();
     Await.until("the restore test's own application to decide every push", DEADLINE, () -> {
       for (QueryScenario.Push p : pushes) {
@@ -219,7 +219,7 @@ class PushQueryIntegrationTest {
     CountDownLatch restoring = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     Set<String> restoredStores = new HashSet<>();
-    ProcessorService fresh = cluster.instance(app, 2, new StateRestoreListener() {
+    ProcessorService fresh = cluster.instance(app, new StateRestoreListener() {
       @Override
       public void onRestoreStart(TopicPartition partition, String store, long start, long end) {
         restoredStores.add(store);
@@ -283,11 +283,11 @@ class PushQueryIntegrationTest {
       closedPort = socket.getLocalPort();
     }
     String nowhere = "127.0.0.1:" + closedPort;
-    ProcessorService reachable = cluster.instance(app, 2, null);
-    ProcessorService unreachable = cluster.instance(app, 2, null,
+    ProcessorService reachable = cluster.instance(app, null);
+    ProcessorService unreachable = cluster.instance(app, null,
         Map.of(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.APPLICATION_SERVER_CONFIG, nowhere));
     try {
-      QueryCluster.awaitBalanced(app, 1, reachable, unreachable);
+      QueryCluster.awaitBalanced(1, reachable, unreachable);
       QueryScenario.Push theirs = pushes.stream().filter(p -> reachable.streams().queryMetadataForKey(
               StoreNames.PUSHES, p.key(), new StringSerializer()).activeHost().equals(HostInfo.buildFromEndpoint(nowhere)))
           .findFirst().orElseThrow();

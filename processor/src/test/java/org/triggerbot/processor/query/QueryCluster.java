@@ -31,7 +31,6 @@ import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.app.ProcessorConfig;
 import org.triggerbot.processor.app.ProcessorService;
-import org.triggerbot.processor.topology.ProcessorTopology;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
@@ -61,11 +60,14 @@ final class QueryCluster implements AutoCloseable {
     this.stateRoot = stateRoot;
   }
 
-  /** Starts the broker and creates every external topic with one partition (event times are in 2015). */
-  static QueryCluster start(Path stateRoot) {
+  /**
+   * Starts the broker and creates every external topic (event times are in 2015): {@code pulse.raw} with
+   * {@code partitions} partitions (the processor's tasks, and so the push state's partitions), the others with one.
+   */
+  static QueryCluster start(Path stateRoot, int partitions) {
     EmbeddedKafka kafka = EmbeddedKafka.start();
     for (Topic<String, ?> topic : Topics.ALL) {
-      kafka.createTopic(topic.name(), 1, Map.of("retention.ms", "-1"));
+      kafka.createTopic(topic.name(), topic == Topics.PULSE_RAW ? partitions : 1, Map.of("retention.ms", "-1"));
     }
     return new QueryCluster(kafka, stateRoot);
   }
@@ -75,18 +77,16 @@ final class QueryCluster implements AutoCloseable {
    *
    * @param restoreListener hears of state restoration (null: none)
    */
-  ProcessorService instance(String applicationId, int partitions, StateRestoreListener restoreListener) {
-    return instance(applicationId, partitions, restoreListener, Map.of());
+  ProcessorService instance(String applicationId, StateRestoreListener restoreListener) {
+    return instance(applicationId, restoreListener, Map.of());
   }
 
-  /** As {@link #instance(String, int, StateRestoreListener)}, with more configuration on top. */
-  ProcessorService instance(String applicationId, int partitions, StateRestoreListener restoreListener,
-                            Map<String, String> more) {
+  /** As {@link #instance(String, StateRestoreListener)}, with more configuration on top. */
+  ProcessorService instance(String applicationId, StateRestoreListener restoreListener, Map<String, String> more) {
     Map<String, String> values = new HashMap<>();
     values.put(ProcessorConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
     values.put(ProcessorConfig.APPLICATION_ID, applicationId);
     values.put(ProcessorConfig.STATE_DIR, stateRoot.resolve("instance-" + (++instances)).toString());
-    values.put(ProcessorConfig.DECISION_PARTITIONS, Integer.toString(partitions));
     values.put(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
     values.put(PolicyConfig.BRANCHES, BRANCHES);
     values.put(AdminServer.PORT, "0");
@@ -104,7 +104,10 @@ final class QueryCluster implements AutoCloseable {
     services.remove(service);
   }
 
-  /** Writes Pulse bodies to {@code pulse.raw} as the bridge does (timestamp = {@code _meta.sent}), in order. */
+  /**
+   * Writes Pulse bodies to {@code pulse.raw} as the bridge does (key = the push, timestamp = {@code _meta.sent}),
+   * in order.
+   */
   void produce(List<String> bodies) {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -115,7 +118,8 @@ final class QueryCluster implements AutoCloseable {
       for (String body : bodies) {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         PulseEnvelope envelope = PulseEnvelope.read(bytes);
-        producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, envelope.sent(), envelope.routingKey(),
+        producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, envelope.sent(),
+            envelope.recordKey(envelope.routingKey()),
             PulseMessage.newBuilder().setExchange(envelope.exchange()).setRoutingKey(envelope.routingKey())
                 .setBody(ByteBuffer.wrap(bytes)).setReceivedAt(Instant.ofEpochMilli(envelope.sent())).build()));
       }
@@ -124,13 +128,12 @@ final class QueryCluster implements AutoCloseable {
   }
 
   /** The partitions of the push state whose active task runs on {@code service} now. */
-  static Set<Integer> ownedPartitions(ProcessorService service, String applicationId) {
-    String byPush = applicationId + "-" + ProcessorTopology.BY_PUSH + "-repartition";
+  static Set<Integer> ownedPartitions(ProcessorService service) {
     Set<Integer> owned = new TreeSet<>();
     for (ThreadMetadata thread : service.streams().metadataForLocalThreads()) {
       for (TaskMetadata task : thread.activeTasks()) {
         for (TopicPartition tp : task.topicPartitions()) {
-          if (tp.topic().equals(byPush)) {
+          if (tp.topic().equals(Topics.PULSE_RAW.name())) {
             owned.add(tp.partition());
           }
         }
@@ -140,11 +143,11 @@ final class QueryCluster implements AutoCloseable {
   }
 
   /** Waits until every one of {@code services} runs and each owns {@code perInstance} partitions of the pushes. */
-  static void awaitBalanced(String applicationId, int perInstance, ProcessorService... services) {
+  static void awaitBalanced(int perInstance, ProcessorService... services) {
     Await.until("every instance RUNNING with " + perInstance + " partition(s) of the push state", DEADLINE, () -> {
       for (ProcessorService s : services) {
         if (s.streams().state() != KafkaStreams.State.RUNNING
-            || ownedPartitions(s, applicationId).size() != perInstance) {
+            || ownedPartitions(s).size() != perInstance) {
           return false;
         }
       }

@@ -59,7 +59,7 @@ class ReplayFromTopicTest {
         byte[] body = line.getBytes(StandardCharsets.UTF_8);
         PulseEnvelope e = PulseEnvelope.read(body);
         last = e.sent() == null ? last : e.sent(); // the bridge stamps records with their event time
-        producer.send(new ProducerRecord<>(TOPIC, null, last, e.routingKey(), PulseMessage.newBuilder()
+        producer.send(new ProducerRecord<>(TOPIC, null, last, e.recordKey(e.routingKey()), PulseMessage.newBuilder()
             .setExchange(e.exchange() == null ? "" : e.exchange())
             .setRoutingKey(e.routingKey() == null ? "" : e.routingKey())
             .setBody(ByteBuffer.wrap(body))

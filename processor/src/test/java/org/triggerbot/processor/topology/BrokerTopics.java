@@ -55,14 +55,15 @@ final class BrokerTopics {
     return new KafkaProducer<>(p, Topics.PULSE_RAW.keySerde().serializer(), Topics.PULSE_RAW.valueSerde().serializer());
   }
 
-  /** A Pulse body as the bridge writes it: key = routing key, timestamp = {@code _meta.sent}. */
+  /** A Pulse body as the bridge writes it: key = its push (else its routing key), timestamp = {@code _meta.sent}. */
   static ProducerRecord<String, PulseMessage> pulseRecord(String body) {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     PulseEnvelope envelope = PulseEnvelope.read(bytes);
     long ts = envelope.sent() == null ? 0L : envelope.sent();
-    String key = envelope.routingKey() == null ? "" : envelope.routingKey();
-    return new ProducerRecord<>(Topics.PULSE_RAW.name(), null, ts, key, PulseMessage.newBuilder()
-        .setExchange("exchange/build/").setRoutingKey(key).setBody(ByteBuffer.wrap(bytes))
+    String routingKey = envelope.routingKey() == null ? "" : envelope.routingKey();
+    return new ProducerRecord<>(Topics.PULSE_RAW.name(), null, ts, envelope.recordKey(routingKey),
+        PulseMessage.newBuilder()
+        .setExchange("exchange/build/").setRoutingKey(routingKey).setBody(ByteBuffer.wrap(bytes))
         .setReceivedAt(Instant.ofEpochMilli(ts)).build());
   }
 

@@ -29,12 +29,9 @@ import org.apache.kafka.clients.admin.ListTransactionsOptions;
 import org.apache.kafka.clients.admin.TransactionListing;
 import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -116,8 +113,6 @@ class ProcessorCrashTest {
   private static final Path LOG = Path.of("target", "ProcessorCrashTest", "processor.log").toAbsolutePath();
 
   private static final TopicPartition INPUT = new TopicPartition(Topics.PULSE_RAW.name(), 0);
-  private static final TopicPartition BY_PUSH =
-      new TopicPartition(APPLICATION_ID + "-" + ProcessorTopology.BY_PUSH + "-repartition", 0);
 
   @TempDir
   Path dir;
@@ -169,10 +164,8 @@ class ProcessorCrashTest {
         try (ChildJvm last = startProcessor("run " + (KILLS + 1) + " (drains)", empty, kafka)) {
           awaitWhileAlive(last, "the feed to write all " + lines.size() + " lines", RUN_DEADLINE,
               () -> feed.written() == lines.size());
-          try (ByPushTail byPush = new ByPushTail(kafka.bootstrapServers())) {
-            awaitWhileAlive(last, "the last run to process every input and by-push record", RUN_DEADLINE,
-                () -> drained(admin, byPush, lines.size()));
-          }
+          awaitWhileAlive(last, "the last run to process every input record", RUN_DEADLINE,
+              () -> drained(admin, lines.size()));
           TopologyHarness.Replayed expected = replay.get(RUN_DEADLINE.toSeconds(), TimeUnit.SECONDS);
           assertTrue(expected.decisions().size() > 300 && expected.commands().size() > 100,
               "the stream must decide a lot: " + lines.size() + " lines, " + expected.decisions().size()
@@ -209,13 +202,9 @@ class ProcessorCrashTest {
       long begin = System.nanoTime();
       Map<TopicPartition, Long> atStart = committedOffsets(admin);
       long from = atStart.getOrDefault(INPUT, 0L);
-      long byPushFrom = atStart.getOrDefault(BY_PUSH, 0L);
+      // Input is decided in the transaction that commits it: committed input is decided input.
       awaitWhileAlive(child, "run " + run + " to commit " + PROGRESS_BEFORE_KILL + " input records past offset "
-          + from + ", and decisions", RUN_DEADLINE, () -> {
-            Map<TopicPartition, Long> now = committedOffsets(admin);
-            return now.getOrDefault(INPUT, 0L) >= from + PROGRESS_BEFORE_KILL
-                && now.getOrDefault(BY_PUSH, 0L) > byPushFrom;
-          });
+          + from, RUN_DEADLINE, () -> committedOffsets(admin).getOrDefault(INPUT, 0L) >= from + PROGRESS_BEFORE_KILL);
       try {
         Await.until("an open transaction", OPEN_TRANSACTION_WAIT, () -> !openTransactions(admin).isEmpty());
       } catch (IllegalStateException none) {
@@ -299,53 +288,12 @@ class ProcessorCrashTest {
   }
 
   /**
-   * Whether the application has processed everything: all input committed, and every committed by-push record
-   * below its committed offset there. (The last record's offset, not the end offset: the repartition topic also
-   * holds transaction markers, which a committed offset need not have passed.) Then nothing is left that could
-   * still produce a decision, and the outputs read now are final.
+   * Whether the application has processed everything: all input committed. Decisions are written in the
+   * transactions that commit their input, so nothing is left that could still produce one, and the outputs read
+   * now are final.
    */
-  private static boolean drained(Admin admin, ByPushTail byPush, int inputs) throws Exception {
-    Map<TopicPartition, Long> committed = committedOffsets(admin);
-    // All input committed means every by-push record is committed too: they were written in the same transactions.
-    return committed.getOrDefault(INPUT, 0L) >= inputs
-        && committed.getOrDefault(BY_PUSH, 0L) > byPush.lastRecordOffset();
-  }
-
-  /** Reads the by-push repartition topic (which the processor writes and reads itself) with read_committed. */
-  static final class ByPushTail implements AutoCloseable {
-    private static final Duration READ_STEP = Duration.ofSeconds(5);
-    private final KafkaConsumer<byte[], byte[]> consumer;
-    private long lastRecord = -1;
-
-    ByPushTail(String bootstrapServers) {
-      Properties p = new Properties();
-      p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-      p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-      p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-      consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-      consumer.assign(List.of(BY_PUSH));
-      consumer.seekToBeginning(List.of(BY_PUSH));
-    }
-
-    /**
-     * The offset of the last committed record (-1 if none), read up to the last stable offset as of now, or as far
-     * as {@link #READ_STEP} allowed.
-     */
-    long lastRecordOffset() {
-      long end = consumer.endOffsets(List.of(BY_PUSH)).get(BY_PUSH);
-      long deadline = Await.deadlineIn(READ_STEP);
-      while (consumer.position(BY_PUSH) < end && System.nanoTime() < deadline) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-          lastRecord = Math.max(lastRecord, r.offset());
-        }
-      }
-      return lastRecord;
-    }
-
-    @Override
-    public void close() {
-      consumer.close();
-    }
+  private static boolean drained(Admin admin, int inputs) throws Exception {
+    return committedOffsets(admin).getOrDefault(INPUT, 0L) >= inputs;
   }
 
   /**

@@ -90,10 +90,12 @@ class ProcessorIntegrationTest {
 
       try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
         Set<String> names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-        for (String internal : List.of("by-push-repartition", "push-state-changelog", "builder-state-changelog",
+        for (String internal : List.of("push-state-changelog", "builder-state-changelog",
             "seen-events-changelog", "global-triggers-changelog")) {
           assertTrue(names.contains("triggerbot-it-" + internal), "named internal topic " + internal + " in " + names);
         }
+        assertEquals(Set.of(), names.stream().filter(n -> n.endsWith("-repartition")).collect(
+            java.util.stream.Collectors.toSet()), "pulse.raw is keyed by push: nothing is repartitioned");
       }
     }
   }
@@ -111,7 +113,7 @@ class ProcessorIntegrationTest {
     values.put(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
     ProcessorConfig config = ProcessorConfig.of(values);
     assertEquals(StreamsConfig.EXACTLY_ONCE_V2, config.streamsProperties().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
-    KafkaStreams streams = new KafkaStreams(ProcessorTopology.build(config.topologySettings()), config.streamsProperties());
+    KafkaStreams streams = new KafkaStreams(ProcessorTopology.build(config.topologySettings(1)), config.streamsProperties());
     streams.start();
     return streams;
   }

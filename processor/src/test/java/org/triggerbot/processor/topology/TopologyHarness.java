@@ -40,6 +40,11 @@ public final class TopologyHarness implements AutoCloseable {
 
   /** With {@code decide}'s verdict cache holding that many pushes (0: every verdict read from the store). */
   TopologyHarness(List<String> policy, Path stateDir, int verdictCachePushes) {
+    this(policy, stateDir, verdictCachePushes, 1);
+  }
+
+  /** As the topology of a processor on {@code pulse.raw} with that many partitions. */
+  TopologyHarness(List<String> policy, Path stateDir, int verdictCachePushes, int partitions) {
     PolicySettings settings = PolicyConfig.fromAssignments(policy);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "triggerbot-test");
@@ -47,7 +52,7 @@ public final class TopologyHarness implements AutoCloseable {
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
     driver = new TopologyTestDriver(
-        ProcessorTopology.build(new TopologySettings(settings, 1, false), verdictCachePushes), props);
+        ProcessorTopology.build(new TopologySettings(settings, partitions, false), verdictCachePushes), props);
     input = driver.createInputTopic(Topics.PULSE_RAW.name(), Topics.PULSE_RAW.keySerde().serializer(),
         Topics.PULSE_RAW.valueSerde().serializer());
     decisions = driver.createOutputTopic(Topics.TRIGGER_DECISIONS.name(),
@@ -77,19 +82,28 @@ public final class TopologyHarness implements AutoCloseable {
     return List.of(keyValues);
   }
 
-  /** Pipes Pulse bodies as the bridge would write them (key = routing key, value = PulseMessage). */
+  /**
+   * Pipes Pulse bodies as the bridge would write them (key = the push, else the routing key; value =
+   * PulseMessage).
+   */
   public TopologyHarness pipe(String... bodies) {
     for (String body : bodies) {
-      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-      Long sent = PulseEnvelope.read(bytes).sent();
-      // As the bridge does: the record timestamp is the message's event time, so stream time is event time.
-      input.pipeInput(routingKeyOf(body), PulseMessage.newBuilder()
-          .setExchange("exchange/build/")
-          .setRoutingKey(routingKeyOf(body))
-          .setBody(ByteBuffer.wrap(bytes))
-          .setReceivedAt(Instant.EPOCH)
-          .build(), sent == null ? 0L : sent);
+      pipeKeyed(PulseEnvelope.read(body.getBytes(StandardCharsets.UTF_8)).recordKey(routingKeyOf(body)), body);
     }
+    return this;
+  }
+
+  /** Pipes one Pulse body under {@code key}, whatever the bridge would have keyed it by. */
+  TopologyHarness pipeKeyed(String key, String body) {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    Long sent = PulseEnvelope.read(bytes).sent();
+    // As the bridge does: the record timestamp is the message's event time, so stream time is event time.
+    input.pipeInput(key, PulseMessage.newBuilder()
+        .setExchange("exchange/build/")
+        .setRoutingKey(routingKeyOf(body))
+        .setBody(ByteBuffer.wrap(bytes))
+        .setReceivedAt(Instant.EPOCH)
+        .build(), sent == null ? 0L : sent);
     return this;
   }
 

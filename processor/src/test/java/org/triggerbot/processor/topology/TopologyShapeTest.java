@@ -28,19 +28,34 @@ class TopologyShapeTest {
     String description = ProcessorTopology.build(new TopologySettings(DEFAULTS, 1, true)).describe().toString();
     assertFalse(description.contains("KSTREAM-"), "no generated processor names:\n" + description);
     assertFalse(description.contains("KTABLE-"), "no generated store names:\n" + description);
-    for (String name : new String[] {"pulse-raw-source", "parse-pulse", "key-by-push", "by-push-repartition",
-        "decide", "push-state", "builder-state", "seen-events", "global-triggers", "pulse-rejected-sink",
-        "trigger-decisions-sink", "trigger-commands-sink"}) {
+    for (String name : new String[] {"pulse-raw-source", "parse-pulse", "as-event", "decide", "push-state",
+        "builder-state", "seen-events", "global-triggers", "pulse-rejected-sink", "trigger-decisions-sink",
+        "trigger-commands-sink", "push-verdicts-sink"}) {
       assertTrue(description.contains(name), name + " in\n" + description);
     }
+  }
+
+  @Test
+  void pulseRawIsDecidedWhereItIsWithoutARepartition() {
+    var description = ProcessorTopology.build(new TopologySettings(DEFAULTS, 4, true)).describe();
+    assertEquals(1, description.subtopologies().size(), "one sub-topology: one task per pulse.raw partition\n"
+        + description);
+    assertFalse(description.toString().contains("repartition"), description.toString());
+  }
+
+  @Test
+  void aMisroutedRecordStopsTheProcessorInsteadOfBecomingARejection() {
+    var response = new RejectOnProcessingError().handleError(null, null,
+        new MisroutedRecordException("pulse.raw-3@7", "build.x.1.finished", "try/0123456789ab", 4));
+    assertEquals(org.apache.kafka.streams.errors.ProcessingExceptionHandler.Result.FAIL, response.result());
   }
 
   @Test
   void globalLimitsAreSharedOutSoThatAllDecisionTasksTogetherStayWithinThem() {
     PolicySettings p = PolicyConfig.parse(Map.of("global.max.failure.triggers.per.hour", "500",
         "global.max.requested.triggers.per.hour", "10000"));
-    assertEquals(p, ProcessorTopology.shareGlobalLimits(p, 1));
-    PolicySettings third = ProcessorTopology.shareGlobalLimits(p, 3);
+    assertEquals(p, p.sharedAmong(1));
+    PolicySettings third = p.sharedAmong(3);
     assertEquals(166, third.maxFailureTriggersPerHour());
     assertEquals(3333, third.maxRequestedTriggersPerHour());
     assertTrue(3 * third.maxFailureTriggersPerHour() <= 500);
