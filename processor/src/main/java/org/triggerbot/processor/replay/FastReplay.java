@@ -15,24 +15,33 @@ import org.triggerbot.processor.policy.PolicySettings;
 public final class FastReplay {
 
   private final PolicySettings policy;
+  private final int partitions;
   private final int threads;
   private final ReplayEngine.Progress progress;
 
-  public FastReplay(PolicySettings policy, int threads, ReplayEngine.Progress progress) {
+  /** @param partitions the partitions of {@code pulse.raw} the processor would run on ({@link Partitioning}) */
+  public FastReplay(PolicySettings policy, int partitions, int threads, ReplayEngine.Progress progress) {
     this.policy = policy;
+    this.partitions = partitions;
     this.threads = threads;
     this.progress = progress;
   }
 
+  /** A processor on one partition. */
+  public FastReplay(PolicySettings policy, int threads, ReplayEngine.Progress progress) {
+    this(policy, 1, threads, progress);
+  }
+
   public FastReplay(PolicySettings policy) {
-    this(policy, ReplayEngine.defaultThreads(), ReplayEngine.Progress.NONE);
+    this(policy, 1, ReplayEngine.defaultThreads(), ReplayEngine.Progress.NONE);
   }
 
   /** Replays {@code source} into {@code out}; rejected inputs are reported on {@code err} (where, reason, error). */
   public Replay.Summary run(ReplaySource source, ReplayOutput out, PrintStream err) throws IOException {
     String version = policy.version();
     long[] counts = new long[2];
-    ReplayEngine.PolicyRun run = new ReplayEngine.PolicyRun(policy, out.wantsVerdicts(), (o, event, state) -> {
+    ReplayEngine.PolicyRun run = new ReplayEngine.PolicyRun(policy, partitions, out.wantsVerdicts(),
+        (o, event, state) -> {
       try {
         if (o.decision() != null) {
           out.decision(DecisionRecords.decision(o, event, version, null));

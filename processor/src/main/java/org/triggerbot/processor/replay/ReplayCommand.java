@@ -43,7 +43,7 @@ public final class ReplayCommand {
         --set key=value        override a policy key (repeatable), e.g. --set budget.floor=3 --set dry.run=true
         --engine ENGINE        fast (default): parse on every core, decide in memory;
                                topology: the processor's Kafka Streams topology on TopologyTestDriver (slower;
-                               the reference the fast engine is tested against)
+                               the reference the fast engine is tested against; one partition only)
         --help                 this text
 
       Policy keys: %s
@@ -122,17 +122,23 @@ public final class ReplayCommand {
          ReplayOutput sink = toTopics != null
              ? TopicOutput.open(source.bootstrapServers(), toTopics, 1, source.kafkaConfig())
              : new JsonLinesOutput(out, verdictsOut)) {
+      int partitions = source.partitions(in);
+      if (engine.equals("topology") && partitions > 1) {
+        return badArguments(stderr, "--engine topology decides as a processor on one partition, and this replay "
+            + "is of " + partitions + (source.partitionsGiven() ? " (--partitions)" : " (the topic's)")
+            + ": use the fast engine, or --partitions 1");
+      }
       long start = System.nanoTime();
       Replay.Summary s = engine.equals("topology")
           ? new Replay(policy).run(in, sink, stderr)
-          : new FastReplay(policy, ReplayEngine.defaultThreads(), new StderrProgress(stderr, "replay"))
+          : new FastReplay(policy, partitions, ReplayEngine.defaultThreads(), new StderrProgress(stderr, "replay"))
               .run(in, sink, stderr);
       double seconds = (System.nanoTime() - start) / 1e9;
       stderr.printf("replayed %d %s (%d blank, %d rejected) into %d decisions and %d verdicts in %.1f s "
-              + "(%.0f %s/s, engine %s), policy %s%n",
+              + "(%.0f %s/s, engine %s, %d partition%s), policy %s%n",
           s.lines(), source.fromTopic() ? "records" : "lines", s.blank(), s.rejected(), s.decisions(), s.verdicts(),
           seconds, s.lines() / Math.max(seconds, 1e-9), source.fromTopic() ? "records" : "lines", engine,
-          policy.version());
+          partitions, partitions == 1 ? "" : "s", policy.version());
       return 0;
     } catch (IOException | RuntimeException e) {
       stderr.println("replay failed: " + e);

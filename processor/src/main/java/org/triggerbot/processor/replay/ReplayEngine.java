@@ -53,55 +53,91 @@ public final class ReplayEngine {
     void rejected(Input input, String reason, String error);
   }
 
-  /** One policy's decisions over the input. */
+  /**
+   * One policy's decisions over the input: one decision task per partition of {@code pulse.raw}, as the processor
+   * runs them, each with its own state, stream time and sweep, and its share of the global limits.
+   */
   public static final class PolicyRun {
-    private final Decider decider;
-    private final MemoryDecideState state;
+    private final Task[] tasks;
     private final Listener listener;
     private final Set<String> branches;
     private final long maxBytes;
-    private long streamTime = -1; // as Kafka Streams: unknown until the first record
-    private long nextSweep;
-    private boolean started;
 
-    /** @param verdictEntries whether the listener reads {@link MemoryDecideState#verdictEntries} */
+    /** What the processor's task of one partition holds. */
+    private static final class Task {
+      final Decider decider;
+      final MemoryDecideState state;
+      long streamTime = -1; // as Kafka Streams: unknown until the first record
+      long nextSweep;
+      boolean started;
+
+      Task(Policy policy, boolean verdictEntries) {
+        this.state = new MemoryDecideState(verdictEntries);
+        this.decider = new Decider(policy, state);
+      }
+    }
+
+    /** A processor on a {@code pulse.raw} of one partition. */
     public PolicyRun(PolicySettings settings, boolean verdictEntries, Listener listener) {
-      this.state = new MemoryDecideState(verdictEntries);
-      this.decider = new Decider(new Policy(settings, false), state);
+      this(settings, 1, verdictEntries, listener);
+    }
+
+    /**
+     * @param partitions the partitions of {@code pulse.raw}, i.e. the processor's decision tasks
+     * @param verdictEntries whether the listener reads {@link MemoryDecideState#verdictEntries}
+     */
+    public PolicyRun(PolicySettings settings, int partitions, boolean verdictEntries, Listener listener) {
+      PolicySettings share = settings.sharedAmong(partitions);
+      this.tasks = new Task[partitions];
+      for (int i = 0; i < partitions; i++) {
+        tasks[i] = new Task(new Policy(share, false), verdictEntries);
+      }
       this.listener = listener;
       this.branches = Set.copyOf(settings.branches());
       this.maxBytes = settings.pulseMaxBytes();
     }
 
-    public MemoryDecideState state() {
-      return state;
+    int partitions() {
+      return tasks.length;
+    }
+
+    /** Drops every task's state (a pass is over and its listener has what it needs). */
+    void clear() {
+      for (Task t : tasks) {
+        t.state.clear();
+      }
     }
 
     /**
-     * One input, with {@code time} the stream time it carries (its record timestamp in the topology).
+     * One input of a one-partition run, with {@code time} the stream time it carries (its record timestamp in the
+     * topology).
      *
      * @param event the input's event when the parser accepted it, else null (it only moves stream time)
      * @param bodyLength the input's size, for this policy's {@code pulse.max.bytes}
      */
     void accept(PushEvent event, int bodyLength, long time) {
-      accept(event, null, bodyLength, time);
+      accept(event, null, bodyLength, time, 0);
     }
 
-    /** @param pushKey the event's push key when made already, else null */
-    void accept(PushEvent event, String pushKey, int bodyLength, long time) {
-      if (!started || time > streamTime) {
-        streamTime = started ? Math.max(streamTime, time) : time;
-        started = true;
+    /**
+     * @param pushKey the event's push key when made already, else null
+     * @param partition the input's task ({@link Partitioning})
+     */
+    void accept(PushEvent event, String pushKey, int bodyLength, long time, int partition) {
+      Task task = tasks[partition];
+      if (!task.started || time > task.streamTime) {
+        task.streamTime = task.started ? Math.max(task.streamTime, time) : time;
+        task.started = true;
       }
-      if (streamTime >= nextSweep) {
-        decider.sweep(streamTime);
+      if (task.streamTime >= task.nextSweep) {
+        task.decider.sweep(task.streamTime);
         long hour = Decider.SWEEP_INTERVAL.toMillis();
-        nextSweep = (Math.floorDiv(streamTime, hour) + 1) * hour;
+        task.nextSweep = (Math.floorDiv(task.streamTime, hour) + 1) * hour;
       }
       if (event != null && bodyLength <= maxBytes && branches.contains(event.getBranch())) {
-        Decider.Outcome o = pushKey == null ? decider.decide(event) : decider.decide(event, pushKey);
+        Decider.Outcome o = pushKey == null ? task.decider.decide(event) : task.decider.decide(event, pushKey);
         if (o != null) {
-          listener.outcome(o, event, state);
+          listener.outcome(o, event, task.state);
         }
       }
     }
@@ -112,8 +148,9 @@ public final class ReplayEngine {
    *
    * @param outcome null for a blank line
    * @param sent the input's {@code _meta.sent} in epoch milliseconds, null when it has none readable
+   * @param partition the decision task it belongs to ({@link Partitioning})
    */
-  record Parsed(Input input, ParseOutcome outcome, Long sent) {}
+  record Parsed(Input input, ParseOutcome outcome, Long sent, int partition) {}
 
   /**
    * What a run read.
@@ -166,7 +203,7 @@ public final class ReplayEngine {
     for (PolicyRun run : runs) {
       passes.add(() -> {
         kept.replay(run);
-        run.state().clear(); // the listener has counted what it needs; the next pass gets the memory
+        run.clear(); // the listener has counted what it needs; the next pass gets the memory
         return null;
       });
     }
@@ -208,15 +245,22 @@ public final class ReplayEngine {
       maxBytes = Math.max(maxBytes, r.maxBytes);
     }
     PulseParser parser = new PulseParser(branches, maxBytes);
+    int partitions = runs.get(0).partitions();
+    if (runs.stream().anyMatch(r -> r.partitions() != partitions)) {
+      throw new IllegalArgumentException("the runs of one replay must have as many partitions each");
+    }
+    Partitioning partitioning = Partitioning.of(partitions, source);
     ExecutorService pool = Executors.newFixedThreadPool(threads, daemon("replay-"));
     BlockingQueue<Future<List<Parsed>>> chunks = new ArrayBlockingQueue<>(threads * 4);
-    Thread reader = new Thread(() -> feed(source, parser, pool, chunks), "replay-reader");
+    Thread reader = new Thread(() -> feed(source, parser, partitioning, pool, chunks), "replay-reader");
     reader.setDaemon(true);
     reader.start();
     long inputs = 0;
     long blank = 0;
     long rejected = 0;
-    long lastTime = 0;
+    // Per task, the time of its previous input: what an input without a readable _meta.sent carries (the topology
+    // replay stamps such a record with its predecessor's time; a task sees only its own partition's records).
+    long[] lastTimes = new long[partitions];
     long bytes = 0;
     Long firstSent = null;
     Long lastSent = null;
@@ -238,9 +282,11 @@ public final class ReplayEngine {
             blank++;
             continue;
           }
-          lastTime = p.sent() == null ? lastTime : p.sent();
+          if (p.sent() != null) {
+            lastTimes[p.partition()] = p.sent();
+          }
           steps.add(p.outcome() instanceof ParseOutcome.Accepted a ? a.event() : null,
-              p.input().body() == null ? 0 : p.input().body().length, lastTime);
+              p.input().body() == null ? 0 : p.input().body().length, lastTimes[p.partition()], p.partition());
           if (p.outcome() instanceof ParseOutcome.Rejected r) {
             rejected++;
             rejections.rejected(p.input(), r.reason().name(), r.error());
@@ -278,44 +324,57 @@ public final class ReplayEngine {
     private String[] pushKeys; // made once for all passes; null in a chunk's steps
     private int[] lengths;
     private long[] times;
+    private int[] partitions;
     private int size;
-    private long maxTime = Long.MIN_VALUE;
+    /** Per partition, the latest stream time kept (grown as partitions appear). */
+    private long[] maxTimes = new long[0];
 
     Steps(int capacity) {
       events = new PushEvent[Math.max(capacity, 16)];
       pushKeys = new String[events.length];
       lengths = new int[events.length];
       times = new long[events.length];
+      partitions = new int[events.length];
     }
 
-    void add(PushEvent event, int length, long time) {
-      add(event, null, length, time);
+    void add(PushEvent event, int length, long time, int partition) {
+      add(event, null, length, time, partition);
     }
 
-    private void add(PushEvent event, String pushKey, int length, long time) {
+    private void add(PushEvent event, String pushKey, int length, long time, int partition) {
       if (size == events.length) {
         int grown = size * 2;
         events = java.util.Arrays.copyOf(events, grown);
         pushKeys = java.util.Arrays.copyOf(pushKeys, grown);
         lengths = java.util.Arrays.copyOf(lengths, grown);
         times = java.util.Arrays.copyOf(times, grown);
+        partitions = java.util.Arrays.copyOf(partitions, grown);
       }
       events[size] = event;
       pushKeys[size] = pushKey;
       lengths[size] = length;
       times[size] = time;
+      partitions[size] = partition;
       size++;
     }
 
     /**
-     * Appends {@code other}'s steps, leaving out those that neither decide nor move stream time forward. A kept
+     * Appends {@code other}'s steps, leaving out those that neither decide nor move their task's stream time
+     * forward. A kept
      * event's strings that repeat across events (branch, revision, builder, try line, pusher) are made one
      * object each: a kept copy holds hundreds of thousands of events, and the collector copies every object of it.
      */
     void addAll(Steps other) {
       for (int i = 0; i < other.size; i++) {
         PushEvent e = other.events[i];
-        if (e != null || size == 0 || other.times[i] > maxTime) {
+        int p = other.partitions[i];
+        if (p >= maxTimes.length) {
+          int known = maxTimes.length;
+          maxTimes = java.util.Arrays.copyOf(maxTimes, p + 1);
+          java.util.Arrays.fill(maxTimes, known, maxTimes.length, Long.MIN_VALUE);
+        }
+        // A task's first input starts its stream time, whatever that is (Long.MIN_VALUE is no time).
+        if (e != null || maxTimes[p] == Long.MIN_VALUE || other.times[i] > maxTimes[p]) {
           if (e != null) {
             e.setBranch(canonical(e.getBranch()));
             e.setRevision(canonical(e.getRevision()));
@@ -324,9 +383,9 @@ public final class ReplayEngine {
             e.setWho(canonical(e.getWho()));
           }
           add(e, e == null ? null : canonical(Keys.push(e.getBranch(), e.getRevision())), other.lengths[i],
-              other.times[i]);
+              other.times[i], p);
         }
-        maxTime = Math.max(maxTime, other.times[i]);
+        maxTimes[p] = Math.max(maxTimes[p], other.times[i]);
       }
     }
 
@@ -342,7 +401,7 @@ public final class ReplayEngine {
 
     void replay(PolicyRun run) {
       for (int i = 0; i < size; i++) {
-        run.accept(events[i], pushKeys[i], lengths[i], times[i]);
+        run.accept(events[i], pushKeys[i], lengths[i], times[i], partitions[i]);
       }
     }
   }
@@ -353,7 +412,7 @@ public final class ReplayEngine {
     return chunks.take().get();
   }
 
-  private static void feed(ReplaySource source, PulseParser parser, ExecutorService pool,
+  private static void feed(ReplaySource source, PulseParser parser, Partitioning partitioning, ExecutorService pool,
                            BlockingQueue<Future<List<Parsed>>> chunks) {
     try {
       while (true) {
@@ -362,7 +421,7 @@ public final class ReplayEngine {
           chunks.put(CompletableFuture.completedFuture(null));
           return;
         }
-        chunks.put(pool.submit(() -> parse(parser, inputs)));
+        chunks.put(pool.submit(() -> parse(parser, partitioning, inputs)));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt(); // the run ended (or failed) without us
@@ -375,21 +434,22 @@ public final class ReplayEngine {
     }
   }
 
-  static List<Parsed> parse(PulseParser parser, List<Input> inputs) {
+  static List<Parsed> parse(PulseParser parser, Partitioning partitioning, List<Input> inputs) {
     List<Parsed> parsed = new ArrayList<>(inputs.size());
     for (Input in : inputs) {
-      parsed.add(parse(parser, in));
+      parsed.add(parse(parser, partitioning, in));
     }
     return parsed;
   }
 
-  static Parsed parse(PulseParser parser, Input in) {
+  static Parsed parse(PulseParser parser, Partitioning partitioning, Input in) {
     if (in.undecodable() != null) {
-      return new Parsed(in, new ParseOutcome.Rejected(
-          org.triggerbot.processor.pulse.RejectReason.NOT_AVRO, in.undecodable()), null);
+      ParseOutcome rejected = new ParseOutcome.Rejected(
+          org.triggerbot.processor.pulse.RejectReason.NOT_AVRO, in.undecodable());
+      return new Parsed(in, rejected, null, partitioning.of(in, rejected));
     }
     if (in.blank()) {
-      return new Parsed(in, null, null);
+      return new Parsed(in, null, null, 0);
     }
     ParseOutcome o = parser.parse(in.body());
     Long sent;
@@ -400,7 +460,7 @@ public final class ReplayEngine {
     } else {
       sent = PulseEnvelope.read(in.body()).sent();
     }
-    return new Parsed(in, o, sent);
+    return new Parsed(in, o, sent, partitioning.of(in, o));
   }
 
   private static IOException rethrow(Throwable cause) {

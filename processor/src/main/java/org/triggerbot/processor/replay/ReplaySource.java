@@ -14,6 +14,11 @@ public interface ReplaySource extends Closeable {
   /** The share of the input read so far, 0 to 1, or NaN when the total is unknown (standard input). */
   double progress();
 
+  /** The partitions of the topic read, whose records carry their partition; 0 for a file. */
+  default int partitions() {
+    return 0;
+  }
+
   /** A JSON Lines stream; {@code totalBytes} (for progress) may be negative when unknown. */
   static ReplaySource lines(InputStream in, long totalBytes) {
     LineSplitter splitter = new LineSplitter(in);

@@ -25,6 +25,10 @@ public final class SourceOptions {
         --to-time T            with --from-topic: stop after event time T (inclusive)
         --kafka-config FILE    Kafka client properties for --from-topic and --to-topics (security.protocol,
                                ssl.*, sasl.*, ...); group and commit settings are refused: a replay leaves no trace
+        --partitions N         decide as a processor on a pulse.raw of N partitions: one decision task each, with
+                               its own state and stream time and 1/N of the global hourly limits; each input goes
+                               where the bridge would key it (a topic's record stays in its partition when the
+                               topic has N). Default: the topic's partitions with --from-topic, else 1
       """;
 
   private String input;
@@ -33,6 +37,7 @@ public final class SourceOptions {
   private Long fromTime;
   private Long toTime;
   private String kafkaConfig;
+  private Integer partitions;
 
   /** Whether {@code option} is one of these; if so, takes its value (throws {@link IllegalArgumentException}). */
   public boolean accept(String option, String value) {
@@ -43,6 +48,7 @@ public final class SourceOptions {
       case "--from-time" -> fromTime = time(option, value);
       case "--to-time" -> toTime = time(option, value);
       case "--kafka-config" -> kafkaConfig = value;
+      case "--partitions" -> partitions = partitions(value);
       default -> {
         return false;
       }
@@ -51,7 +57,8 @@ public final class SourceOptions {
   }
 
   private static final List<String> OPTIONS =
-      List.of("--input", "--from-topic", "--bootstrap-servers", "--from-time", "--to-time", "--kafka-config");
+      List.of("--input", "--from-topic", "--bootstrap-servers", "--from-time", "--to-time", "--kafka-config",
+          "--partitions");
 
   /** These options and a command's own, every one taking a value. */
   public static Set<String> withOptions(String... commandOptions) {
@@ -111,6 +118,28 @@ public final class SourceOptions {
   /** The input for people: the file, or the topic and its servers. */
   public String describe() {
     return topic != null ? "topic " + topic + " on " + bootstrapServers : input.equals("-") ? "standard input" : input;
+  }
+
+  /**
+   * The processor's partitions to decide as: {@code --partitions}, else the partitions of the topic read, else 1.
+   */
+  public int partitions(ReplaySource opened) {
+    if (partitions != null) {
+      return partitions;
+    }
+    return Math.max(1, opened.partitions());
+  }
+
+  /** Whether {@code --partitions} was given. */
+  public boolean partitionsGiven() {
+    return partitions != null;
+  }
+
+  private static int partitions(String value) {
+    if (!value.matches("\\d{1,4}") || Integer.parseInt(value) < 1 || Integer.parseInt(value) > 1024) {
+      throw new IllegalArgumentException("--partitions " + value + ": expected a whole number from 1 to 1024");
+    }
+    return Integer.parseInt(value);
   }
 
   /** Opens the input (after {@link #problem()} said nothing). */

@@ -110,6 +110,11 @@ public final class TopicSource implements ReplaySource {
     this.totalRecords = total;
   }
 
+  @Override
+  public int partitions() {
+    return parts.size();
+  }
+
   /**
    * Opens {@code topic} for replay: takes every partition's bounds now and seeks to the starts.
    *

@@ -31,18 +31,25 @@ public final class WhatIf {
     this.progress = progress;
   }
 
+  /** {@link #run(ReplaySource, String, List, List, int, Rejections)} for a processor on one partition. */
+  public Result run(ReplaySource source, String sourceName, List<String> labels, List<PolicySettings> policies,
+                    Rejections rejections) throws IOException {
+    return run(source, sourceName, labels, policies, 1, rejections);
+  }
+
   /**
    * @param labels each policy's {@code policy} column
    * @param policies the policies, in grid order
+   * @param partitions the partitions of {@code pulse.raw} the processor would run on
    */
   public Result run(ReplaySource source, String sourceName, List<String> labels, List<PolicySettings> policies,
-                    Rejections rejections) throws IOException {
+                    int partitions, Rejections rejections) throws IOException {
     List<WhatIfTally> tallies = new ArrayList<>();
     List<ReplayEngine.PolicyRun> runs = new ArrayList<>();
     for (PolicySettings p : policies) {
       WhatIfTally tally = new WhatIfTally();
       tallies.add(tally);
-      runs.add(new ReplayEngine.PolicyRun(p, false, tally));
+      runs.add(new ReplayEngine.PolicyRun(p, partitions, false, tally));
     }
     ReplayEngine.Summary s = new ReplayEngine(threads, progress).runInPasses(source, runs,
         (input, reason, error) -> rejections.rejected(input.where(), reason, error));

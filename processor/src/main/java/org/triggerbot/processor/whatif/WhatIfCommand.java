@@ -123,7 +123,7 @@ public final class WhatIfCommand {
       long start = System.nanoTime();
       WhatIf.Result result = new WhatIf(ReplayEngine.defaultThreads(), new StderrProgress(stderr, "whatif"))
           .run(in, source.describe(), points.stream().map(Grid.Point::label).toList(), policies,
-              (where, reason, error) -> stderr.println(where + ": " + reason + ": " + error));
+              source.partitions(in), (where, reason, error) -> stderr.println(where + ": " + reason + ": " + error));
       double seconds = (System.nanoTime() - start) / 1e9;
       writeCsv(output, result.rows(), stdout);
       if (chart != null) {

@@ -61,6 +61,87 @@ class ReplayEquivalenceTest {
     assertEquals(topology.summary, fast.summary);
   }
 
+  static Stream<Arguments> partitionedCases() {
+    return Stream.of(1L, 2L).flatMap(seed -> Stream.of(POLICIES.get(0), POLICIES.get(4), POLICIES.get(2))
+        .flatMap(p -> Stream.of(Arguments.of(seed, p, 3), Arguments.of(seed, p, 4))));
+  }
+
+  /**
+   * A processor on N partitions is N processors on one, each on the records the bridge's producer put in its
+   * partition and with 1/N of the global limits: the fast engine's partitioned replay must decide each partition
+   * exactly as the topology decides that partition's records alone.
+   */
+  @ParameterizedTest(name = "seed {0}, {1}, {2} partitions")
+  @MethodSource("partitionedCases")
+  void aPartitionedReplayDecidesEachPartitionAsTheTopologyDecidesItsRecordsAlone(long seed, List<String> assignments,
+                                                                                  int partitions) throws IOException {
+    byte[] feed = VariedFeed.generate(seed, 24, 10);
+    PolicySettings policy = PolicyConfig.fromAssignments(assignments);
+    List<ByteArrayOutputStream> parts = new java.util.ArrayList<>();
+    for (int p = 0; p < partitions; p++) {
+      parts.add(new ByteArrayOutputStream());
+    }
+    try (ReplaySource lines = ReplaySource.lines(new ByteArrayInputStream(feed), feed.length)) {
+      for (List<Input> chunk = lines.next(100); !chunk.isEmpty(); chunk = lines.next(100)) {
+        for (Input in : chunk) {
+          if (!in.blank()) {
+            ByteArrayOutputStream part = parts.get(bridgePartition(in.body(), partitions));
+            part.writeBytes(in.body());
+            part.write('\n');
+          }
+        }
+      }
+    }
+
+    Run fast = run(feed, (source, out, err) -> new FastReplay(policy, partitions, 2, ReplayEngine.Progress.NONE)
+        .run(source, out, err));
+    long decisions = 0;
+    long rejected = 0;
+    for (int p = 0; p < partitions; p++) {
+      byte[] part = parts.get(p).toByteArray();
+      Run alone = run(part, (source, out, err) -> new Replay(policy.sharedAmong(partitions)).run(source, out, err));
+      decisions += alone.summary.decisions();
+      rejected += alone.summary.rejected();
+      assertEquals(alone.decisions, linesOfPartition(fast.decisions, p, partitions), "decisions of partition " + p);
+      assertEquals(alone.verdicts, linesOfPartition(fast.verdicts, p, partitions), "verdicts of partition " + p);
+    }
+    assertTrue(decisions > 0, "the feed must give decisions to compare");
+    assertEquals(decisions, fast.summary.decisions());
+    assertEquals(rejected, fast.summary.rejected());
+  }
+
+  /** Where the bridge's producer puts a body: Kafka's default partitioner over the record key it gives it. */
+  private static int bridgePartition(byte[] body, int partitions) {
+    org.triggerbot.common.PulseEnvelope e = org.triggerbot.common.PulseEnvelope.read(body);
+    String key = e.recordKey(e.routingKey() == null ? "" : e.routingKey());
+    return org.apache.kafka.common.utils.Utils.toPositive(
+        org.apache.kafka.common.utils.Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+  }
+
+  /** The JSON lines (decisions or verdicts) of the pushes in partition {@code p}, in order. */
+  private static String linesOfPartition(String jsonLines, int p, int partitions) {
+    StringBuilder out = new StringBuilder();
+    for (String line : jsonLines.split("\n")) {
+      if (line.isEmpty()) {
+        continue;
+      }
+      try {
+        var node = JSON.readTree(line);
+        String key = node.get("branch").asText() + "/" + node.get("revision").asText();
+        if (org.apache.kafka.common.utils.Utils.toPositive(
+            org.apache.kafka.common.utils.Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions == p) {
+          out.append(line).append('\n');
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return out.toString();
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
   @Test
   void thePoliciesChangeEveryPolicyKey() {
     Set<String> changed = new TreeSet<>();
