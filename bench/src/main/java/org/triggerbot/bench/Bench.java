@@ -34,6 +34,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.ParseOutcome;
@@ -56,7 +57,8 @@ import org.triggerbot.testsupport.pulse.PulseLoad;
  * {@code triggerbot bench}: measures the processor on this machine, all in one run so that the figures are
  * comparable (see {@link BenchOptions#USAGE}). A processor's rate is the whole input divided by the time from
  * Kafka Streams reaching RUNNING to the last decision becoming visible (read_committed), so neither JVM start
- * nor the first rebalance counts, and every message's processing does.
+ * nor the first rebalance counts, and every message's processing does. The engine floor ({@link EngineFloor}) is
+ * timed the same way, so that the processor's rate can be read against what Kafka Streams itself allows.
  */
 public final class Bench {
 
@@ -136,13 +138,16 @@ public final class Bench {
     fastReplay(feed);
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       createTopics(kafka);
+      kafka.createTopic(EngineFloor.OUTPUT, 1, RETAINED);
       preload(kafka.bootstrapServers(), load, feed);
       rawConsumer(kafka.bootstrapServers(), load.size());
+      engineFloor(kafka.bootstrapServers(), load.size());
       processorRun(kafka.bootstrapServers(), "exactly_once_v2", "Eos", load.size(), expected, true);
       processorRun(kafka.bootstrapServers(), "at_least_once", "Alos", load.size(), expected, false);
     }
-    results.put("ratioEos", ratio("processorRateEos"));
-    results.put("ratioAlos", ratio("processorRateAlos"));
+    results.put("ratioEos", ratio("processorRateEos", "rawConsumerRate"));
+    results.put("ratioAlos", ratio("processorRateAlos", "rawConsumerRate"));
+    results.put("ratioToEngineFloorEos", ratio("processorRateEos", "engineFloorRateEos"));
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       createTopics(kafka);
       latency(kafka.bootstrapServers(), load);
@@ -284,11 +289,14 @@ public final class Bench {
     return ids;
   }
 
+  /** The load carries 2015 event times, which its outputs inherit: without this the broker would delete them. */
+  private static final Map<String, String> RETAINED = Map.of("retention.ms", "-1");
+
   private static void createTopics(EmbeddedKafka kafka) {
-    // One partition for pulse.raw, as the README prescribes (a push's events stay in order); the load carries
-    // 2015 event times, so without retention.ms=-1 the broker would delete it at once.
+    // pulse.raw has one partition in the bench: it is sized for a 2-core machine, where the processor runs one
+    // decision task.
     for (Topic<String, ?> topic : Topics.ALL) {
-      kafka.createTopic(topic.name(), 1, Map.of("retention.ms", "-1"));
+      kafka.createTopic(topic.name(), 1, RETAINED);
     }
   }
 
@@ -313,15 +321,16 @@ public final class Bench {
         .build());
   }
 
-  /** pulse.raw as the bridge writes it: key the routing key, timestamp {@code _meta.sent}. */
+  /** pulse.raw: key the push (branch/revision), as the bridge writes it; timestamp {@code _meta.sent}. */
   private void preload(String bootstrap, PulseLoad load, Path feed) throws Exception {
     long start = System.nanoTime();
     try (KafkaProducer<String, byte[]> producer = producer(bootstrap, 20);
         BufferedReader in = Files.newBufferedReader(feed, StandardCharsets.UTF_8)) {
       for (PulseLoad.Event e : load.events()) {
         byte[] body = in.readLine().getBytes(StandardCharsets.UTF_8);
-        producer.send(new ProducerRecord<>(PULSE_RAW, null, e.sentMillis(), load.routingKey(e),
-            record(load.routingKey(e), body, e.sentMillis())));
+        String routingKey = load.routingKey(e);
+        producer.send(new ProducerRecord<>(PULSE_RAW, null, e.sentMillis(),
+            PulseEnvelope.read(body).recordKey(routingKey), record(routingKey, body, e.sentMillis())));
       }
       producer.flush();
     }
@@ -374,6 +383,71 @@ public final class Bench {
       log.printf("raw consumer: %d passes, %d messages (%d MB) in %.2f s, %.0f msg/s%n", passes, read, bytes >> 20,
           seconds, rate);
       results.put("rawConsumerRate", round(rate));
+    }
+  }
+
+  /**
+   * The engine floor ({@link EngineFloor}) over the preloaded topic, exactly-once, in its own JVM: the rate the
+   * processor could reach if its own work cost nothing. Timed as {@link #processorRun} times the processor, from
+   * RUNNING to the last output record visible to a read_committed consumer: both clocks stop at the commit of the
+   * transaction that holds the last output, the transaction that also commits the input offsets. (Not the
+   * committed offset itself: the processor is not timed by it, and Admin can only be polled coarsely.) The floor
+   * writes an output for every message, the processor a decision for some: should its last decision come from a
+   * message before the last one, its clock stops early: the ratio to the floor can only err in the processor's favour.
+   */
+  private void engineFloor(String bootstrap, int messages) {
+    String appId = "bench-engine-floor-eos";
+    TopicPartition partition = new TopicPartition(EngineFloor.OUTPUT, 0);
+    try (KafkaConsumer<byte[], byte[]> output = new KafkaConsumer<>(Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+            // As DecisionWatch's, so that the moment the last output is seen is as late or early as a decision's.
+            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100),
+            new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        EngineFloorProcess floor = EngineFloorProcess.start(bootstrap, appId, work, options.heap(),
+            options.processorJvmOptions())) {
+      output.assign(List.of(partition));
+      output.seekToBeginning(List.of(partition)); // the topic is this run's: all of it is the floor's output
+      long deadline = Await.deadlineIn(Duration.ofMinutes(20));
+      while (!floor.running()) {
+        check(floor);
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(appId + " not running after 20 minutes:\n" + floor.logTail());
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // polling a remote state, not a test's sleep
+      }
+      long runningNanos = System.nanoTime();
+      long cpuAtRunning = floor.cpuMillis();
+      long seen = 0;
+      long lastVisibleNanos = runningNanos;
+      while (seen < messages) {
+        check(floor);
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(appId + " wrote " + seen + " of " + messages + " records in 20 minutes:\n"
+              + floor.logTail());
+        }
+        ConsumerRecords<byte[], byte[]> records = output.poll(Duration.ofMillis(200));
+        if (!records.isEmpty()) {
+          lastVisibleNanos = System.nanoTime();
+          seen += records.count();
+        }
+      }
+      long cpuAtEnd = floor.cpuMillis();
+      if (cpuAtRunning >= 0 && cpuAtEnd >= 0) {
+        results.put("engineFloorCpuMicrosPerMessage", round((cpuAtEnd - cpuAtRunning) * 1000.0 / messages));
+      }
+      double seconds = (lastVisibleNanos - runningNanos) / 1e9;
+      double rate = messages / seconds;
+      log.printf("engine floor exactly_once_v2: %d messages in %.2f s (RUNNING to last output), %.0f msg/s, CPU %s"
+          + " us/message%n", messages, seconds, rate, results.get("engineFloorCpuMicrosPerMessage"));
+      results.put("engineFloorRateEos", round(rate));
+      floor.stop();
+    }
+  }
+
+  private static void check(EngineFloorProcess floor) {
+    if (!floor.alive()) {
+      throw new IllegalStateException("the engine floor exited:\n" + floor.logTail());
     }
   }
 
@@ -493,7 +567,9 @@ public final class Bench {
           PulseLoad.Event e = load.events().get(next++);
           long now = System.currentTimeMillis();
           byte[] body = load.render(e, Instant.ofEpochMilli(now)).getBytes(StandardCharsets.UTF_8);
-          producer.send(new ProducerRecord<>(PULSE_RAW, null, now, load.routingKey(e), record(load.routingKey(e), body, now)));
+          String routingKey = load.routingKey(e);
+          producer.send(new ProducerRecord<>(PULSE_RAW, null, now, PulseEnvelope.read(body).recordKey(routingKey),
+              record(routingKey, body, now)));
         }
         producer.flush();
         double achieved = count / ((System.nanoTime() - start) / 1e9);
@@ -540,10 +616,10 @@ public final class Bench {
     return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
   }
 
-  private Double ratio(String rateKey) {
+  private Double ratio(String rateKey, String baseKey) {
     Object rate = results.get(rateKey);
-    Object raw = results.get("rawConsumerRate");
-    return rate instanceof Number r && raw instanceof Number w ? round3(r.doubleValue() / w.doubleValue()) : null;
+    Object base = results.get(baseKey);
+    return rate instanceof Number r && base instanceof Number b ? round3(r.doubleValue() / b.doubleValue()) : null;
   }
 
   private void write() throws IOException {
@@ -553,6 +629,9 @@ public final class Bench {
     out.printf("%-44s %s%n", "machine", results.get("machine"));
     row(out, "load", results.get("messages") + " messages, body median " + results.get("messageBytesMedian") + " B");
     row(out, "raw consumer (msg/s)", results.get("rawConsumerRate"));
+    row(out, "engine floor exactly_once_v2 (msg/s)", results.get("engineFloorRateEos") + "  processor EOS / floor "
+        + results.get("ratioToEngineFloorEos"));
+    row(out, "engine floor CPU per message (us)", results.get("engineFloorCpuMicrosPerMessage"));
     row(out, "processor exactly_once_v2 (msg/s)", results.get("processorRateEos") + "  ratio "
         + results.get("ratioEos"));
     row(out, "processor at_least_once (msg/s)", results.get("processorRateAlos") + "  ratio "

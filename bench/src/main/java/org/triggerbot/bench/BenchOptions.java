@@ -25,7 +25,9 @@ record BenchOptions(boolean quick, int pushes, int jobs, List<Integer> rates, in
       Benchmarks the processor on this machine with an in-process KRaft broker, the processor in its own JVM:
         1. generates a realistic Pulse load (several-KB buildbot bodies, ~130 test jobs a push) and replays it
            offline (lines/s; its decisions are the reference the live runs must reproduce);
-        2. preloads it into pulse.raw and reads it with a plain KafkaConsumer (the physical limit);
+        2. preloads it into pulse.raw (keyed by push, as the bridge writes it) and reads it with a plain
+           KafkaConsumer (the physical limit), then runs the engine floor over it: a minimal exactly-once Kafka
+           Streams application in its own JVM (one RocksDB put and one output a message), timed as the processor;
         3. runs the processor over it with exactly_once_v2, then at_least_once (input messages/s from Kafka
            Streams RUNNING to the last decision: start-up excluded), checks its decisions equal the replay's,
            and measures its heap after GC and its state size;

@@ -113,8 +113,13 @@ final class ProcessorProcess implements AutoCloseable {
    * what a change to the processor saves.
    */
   long cpuMillis() {
+    return cpuMillis(jvm.pid());
+  }
+
+  /** {@link #cpuMillis()} of any process: the engine floor's JVM is measured the same way. */
+  static long cpuMillis(long pid) {
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(jvm.pid()), "stat"));
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
       // Fields after the command (which is in parentheses and may hold spaces): state is the 3rd, utime the 14th.
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
       long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);

@@ -31,6 +31,9 @@ class BenchSmokeTest {
         "parserMicrosPerMessage", "replayRateTopology", "whatif8Rate", "parseFloorRate", "replayToParseFloor")) {
       assertTrue(results.path(key).isNumber(), key + " in " + results);
     }
+    for (String key : List.of("engineFloorRateEos", "engineFloorCpuMicrosPerMessage", "ratioToEngineFloorEos")) {
+      assertTrue(results.path(key).isNumber() && results.get(key).asDouble() > 0, key + " in " + results);
+    }
     assertTrue(results.get("decisions").asInt() > 0, results.toString());
     assertTrue(results.get("decisionsMatchReplayEos").asBoolean(), results.toString());
     assertTrue(results.get("decisionsMatchReplayAlos").asBoolean(), results.toString());
