@@ -22,7 +22,7 @@ public final class Topics {
   public static final AvroSerde<TriggerResult> TRIGGER_RESULT = AvroSerde.of(TriggerResult.class);
   public static final AvroSerde<PushVerdict> PUSH_VERDICT = AvroSerde.of(PushVerdict.class);
 
-  /** Pulse deliveries copied by the bridge; key = routing key. */
+  /** Pulse deliveries copied by the bridge; key = the push, {@code branch/revision} (else the routing key). */
   public static final Topic<String, PulseMessage> PULSE_RAW =
       new Topic<>("pulse.raw", Serdes.String(), PULSE_MESSAGE);
   /** The same topic, values undecoded: what the processor consumes. */

@@ -87,6 +87,7 @@ public final class Replay {
           }
           byte[] value;
           String routingKey = "";
+          String key = "";
           if (in.undecodable() != null) {
             value = in.rawValue(); // not a PulseMessage: the processor rejects it as it would live
           } else {
@@ -94,6 +95,7 @@ public final class Replay {
             // A line without a readable _meta.sent is rejected by the processor; its record keeps stream time still.
             lastTime = envelope.sent() == null ? lastTime : envelope.sent();
             routingKey = envelope.routingKey() == null ? "" : envelope.routingKey();
+            key = envelope.recordKey(routingKey); // as the bridge keys it (one partition: any key would do)
             value = Topics.PULSE_RAW.valueSerde().serializer().serialize(Topics.PULSE_RAW.name(),
                 PulseMessage.newBuilder()
                     .setExchange(envelope.exchange() == null ? "" : envelope.exchange())
@@ -102,7 +104,7 @@ public final class Replay {
                     .setReceivedAt(Instant.ofEpochMilli(lastTime))
                     .build());
           }
-          input.pipeInput(routingKey, value, lastTime);
+          input.pipeInput(key, value, lastTime);
           while (!rejects.isEmpty()) {
             RejectedMessage r = rejects.readValue();
             rejected++;

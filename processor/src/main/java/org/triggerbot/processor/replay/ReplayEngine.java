@@ -34,6 +34,10 @@ import org.triggerbot.processor.state.PushEvent;
  * one keeps the time of the previous input, as the topology replay stamps it), and the processor's stream-time
  * sweep runs whenever stream time crosses an hour boundary, before the input that crossed it is decided.
  *
+ * <p>For a processor on several partitions ({@link Partitioning}), all of that is per partition, as the processor's
+ * tasks have it: each partition's inputs go to its own state, stream time and sweep, under its share of the global
+ * limits.
+ *
  * <p>Memory: the state of the pushes alive at once, and a bounded number of parsed chunks in flight ({@link #run});
  * with {@link #runInPasses}, also a compact copy of the input's accepted events.
  */

@@ -63,7 +63,7 @@ import org.triggerbot.testsupport.pulse.ScenarioStream;
  * of the same lines (the uninterrupted run) record for record: no verdict change lost or repeated.
  *
  * <p>Commits every second rather than Kafka Streams' 100 ms, so that a kill aborts a real amount of work: about
- * a second of input's repartition, changelog and output records, a few decisions among them, which restore and
+ * a second of input's changelog and output records, a few decisions among them, which restore and
  * read_committed readers must skip. (With 100 ms commits and {@code linger.ms} 100 ms, most of a killed
  * transaction is still in the producer's buffer, and the broker has little or nothing to abort.) Each kill also
  * waits, briefly, until the run has a transaction open on the broker, and the test requires that some kill really
