@@ -409,13 +409,7 @@ public final class Bench {
       output.assign(List.of(partition));
       output.seekToBeginning(List.of(partition)); // the topic is this run's: all of it is the floor's output
       long deadline = Await.deadlineIn(Duration.ofMinutes(20));
-      while (!floor.running()) {
-        check(floor);
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(appId + " not running after 20 minutes:\n" + floor.logTail());
-        }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // polling a remote state, not a test's sleep
-      }
+      awaitStart(appId, deadline, floor::running, () -> check(floor), floor::logTail);
       long runningNanos = System.nanoTime();
       long cpuAtRunning = floor.cpuMillis();
       long seen = 0;
@@ -445,6 +439,21 @@ public final class Bench {
     }
   }
 
+  /**
+   * Waits until a child JVM's Kafka Streams runs, polling often so that the start is known to ~20 ms (a remote
+   * state is polled: there is nothing to wait on instead); {@code check} fails if the child died.
+   */
+  private static void awaitStart(String appId, long deadline, java.util.function.BooleanSupplier started,
+      Runnable check, java.util.function.Supplier<String> logTail) {
+    while (!started.getAsBoolean()) {
+      check.run();
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(appId + " not running after 20 minutes:\n" + logTail.get());
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+  }
+
   private static void check(EngineFloorProcess floor) {
     if (!floor.alive()) {
       throw new IllegalStateException("the engine floor exited:\n" + floor.logTail());
@@ -463,14 +472,8 @@ public final class Bench {
         ProcessorProcess processor = ProcessorProcess.start(bootstrap, appId, guarantee, work, options.heap(), options.processorJvmOptions())) {
       long deadline = Await.deadlineIn(Duration.ofMinutes(20));
       // The clock starts when Kafka Streams is RUNNING (JVM start, topic set-up and the first rebalance are
-      // start-up) and stops at the last decision. Polled often, so the start is known to ~20 ms.
-      while (!processor.ready()) {
-        check(processor);
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(appId + " not ready after 20 minutes:\n" + processor.logTail());
-        }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // polling a remote state, not a test's sleep
-      }
+      // start-up) and stops at the last decision.
+      awaitStart(appId, deadline, processor::ready, () -> check(processor), processor::logTail);
       long runningNanos = System.nanoTime();
       long cpuAtRunning = processor.cpuMillis();
       Await.until("all " + expected.size() + " decisions of " + appId, deadline, () -> {

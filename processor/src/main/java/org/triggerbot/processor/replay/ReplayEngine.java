@@ -113,18 +113,11 @@ public final class ReplayEngine {
     }
 
     /**
-     * One input of a one-partition run, with {@code time} the stream time it carries (its record timestamp in the
-     * topology).
+     * One input, with {@code time} the stream time it carries (its record timestamp in the topology).
      *
      * @param event the input's event when the parser accepted it, else null (it only moves stream time)
-     * @param bodyLength the input's size, for this policy's {@code pulse.max.bytes}
-     */
-    void accept(PushEvent event, int bodyLength, long time) {
-      accept(event, null, bodyLength, time, 0);
-    }
-
-    /**
      * @param pushKey the event's push key when made already, else null
+     * @param bodyLength the input's size, for this policy's {@code pulse.max.bytes}
      * @param partition the input's task ({@link Partitioning})
      */
     void accept(PushEvent event, String pushKey, int bodyLength, long time, int partition) {

@@ -2,6 +2,7 @@ package org.triggerbot.processor.replay;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -188,6 +189,28 @@ class ReplayCommandTest {
     assertEquals(2, replay("--input", dir.resolve("missing.jsonl").toString(), "--output", "-"));
     assertEquals(2, replay("--input", input.toString(), "--output", "-", "--set"));
     assertEquals(2, replay("--input", input.toString(), "--output", "-", "--set", "budget.floor"));
+  }
+
+  @Test
+  void partitionsDecideAsAScaledOutProcessorAndTheTopologyEngineSaysItCannot() throws Exception {
+    // A global limit of 8 an hour binds on one partition; on four each task allows 2 over its own pushes.
+    Path input = write("in.jsonl", ScenarioStream.generate(5, 24, 12));
+    Path one = dir.resolve("one.jsonl");
+    Path four = dir.resolve("four.jsonl");
+    String limit = "global.max.failure.triggers.per.hour=8";
+    assertEquals(0, replay("--input", input.toString(), "--output", one.toString(), "--set", limit));
+    assertEquals(0, replay("--input", input.toString(), "--output", four.toString(), "--set", limit,
+        "--partitions", "4"));
+    assertTrue(stderr().contains("4 partitions"), stderr());
+    assertNotEquals(Files.readAllLines(one), Files.readAllLines(four), "the share of the limit changes decisions");
+
+    assertEquals(2, replay("--input", input.toString(), "--output", "-", "--partitions", "4", "--engine",
+        "topology"));
+    assertTrue(stderr().contains("--engine topology decides as a processor on one partition"), stderr());
+    for (String bad : new String[] {"0", "-1", "two", "1025"}) {
+      assertEquals(2, replay("--input", input.toString(), "--output", "-", "--partitions", bad), bad);
+      assertTrue(stderr().contains("--partitions " + bad + ": expected a whole number from 1 to 1024"), stderr());
+    }
   }
 
   @Test

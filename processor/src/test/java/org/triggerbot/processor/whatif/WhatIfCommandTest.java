@@ -81,6 +81,23 @@ class WhatIfCommandTest {
   }
 
   @Test
+  void partitionsShareTheGlobalLimitAsAScaledOutProcessorDoes() throws Exception {
+    String input = feed().toString();
+    assertEquals(0, whatif("--input", input, "--set", "global.max.failure.triggers.per.hour=4", "--grid",
+        "dry.run=false", "--output", "-"));
+    String one = out.toString(StandardCharsets.UTF_8);
+    out.reset();
+    assertEquals(0, whatif("--input", input, "--set", "global.max.failure.triggers.per.hour=4", "--grid",
+        "dry.run=false", "--output", "-", "--partitions", "4"));
+    String four = out.toString(StandardCharsets.UTF_8);
+    int column = List.of(one.lines().findFirst().orElseThrow().split(",")).indexOf("SKIP_GLOBAL_LIMIT");
+    long limitedOnOne = Long.parseLong(one.lines().skip(1).findFirst().orElseThrow().split(",")[column]);
+    long limitedOnFour = Long.parseLong(four.lines().skip(1).findFirst().orElseThrow().split(",")[column]);
+    assertTrue(limitedOnFour > limitedOnOne, "a quarter of the limit per task binds more: " + limitedOnOne + " vs "
+        + limitedOnFour);
+  }
+
+  @Test
   void badGridsExitTwoNamingWhatIsWrong() throws Exception {
     String input = feed().toString();
     assertEquals(2, whatif("--input", input, "--grid", "budget.floor", "--output", "-"));
