@@ -27,8 +27,8 @@ import org.apache.kafka.streams.TaskMetadata;
 import org.apache.kafka.streams.ThreadMetadata;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
-import org.triggerbot.schemas.Topics;
 import org.triggerbot.processor.topology.StoreNames;
+import org.triggerbot.schemas.Topics;
 
 /**
  * Push state from whichever processor instance holds it (Kafka Streams interactive queries), as {@link Answer}s.
