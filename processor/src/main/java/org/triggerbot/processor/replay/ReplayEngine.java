@@ -81,11 +81,6 @@ public final class ReplayEngine {
       }
     }
 
-    /** A processor on a {@code pulse.raw} of one partition. */
-    public PolicyRun(PolicySettings settings, boolean verdictEntries, Listener listener) {
-      this(settings, 1, verdictEntries, listener);
-    }
-
     /**
      * @param partitions the partitions of {@code pulse.raw}, i.e. the processor's decision tasks
      * @param verdictEntries whether the listener reads {@link MemoryDecideState#verdictEntries}

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.triggerbot.common.AdminServer;
+import org.triggerbot.processor.topology.BrokerTopics;
 import org.triggerbot.schemas.PulseMessage;
-import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.testsupport.EmbeddedKafka;
 import org.triggerbot.testsupport.pulse.PulseJson;
@@ -44,9 +44,7 @@ class PulseRawPartitionsTest {
   @BeforeAll
   static void startBroker() {
     kafka = EmbeddedKafka.start();
-    for (Topic<String, ?> topic : Topics.ALL) {
-      kafka.createTopic(topic.name(), topic == Topics.PULSE_RAW ? 2 : 1, Map.of("retention.ms", "-1"));
-    }
+    BrokerTopics.createAll(kafka, 2);
   }
 
   @AfterAll

@@ -31,8 +31,8 @@ import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.app.ProcessorConfig;
 import org.triggerbot.processor.app.ProcessorService;
+import org.triggerbot.processor.topology.BrokerTopics;
 import org.triggerbot.schemas.PulseMessage;
-import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.testsupport.Await;
 import org.triggerbot.testsupport.EmbeddedKafka;
@@ -66,9 +66,7 @@ final class QueryCluster implements AutoCloseable {
    */
   static QueryCluster start(Path stateRoot, int partitions) {
     EmbeddedKafka kafka = EmbeddedKafka.start();
-    for (Topic<String, ?> topic : Topics.ALL) {
-      kafka.createTopic(topic.name(), topic == Topics.PULSE_RAW ? partitions : 1, Map.of("retention.ms", "-1"));
-    }
+    BrokerTopics.createAll(kafka, partitions);
     return new QueryCluster(kafka, stateRoot);
   }
 

@@ -32,7 +32,7 @@ import org.triggerbot.testsupport.EmbeddedKafka;
  * reads them, with {@code isolation.level=read_committed}, so an aborted transaction's records never count.
  * The expected side of every comparison is the offline replay ({@link TopologyHarness}) of the same lines.
  */
-final class BrokerTopics {
+public final class BrokerTopics {
 
   private BrokerTopics() {}
 
@@ -41,8 +41,14 @@ final class BrokerTopics {
    * {@code retention.ms=-1} the broker would roll and delete segments by those timestamps while a test reads them.
    */
   static void createAll(EmbeddedKafka kafka) {
+    createAll(kafka, 1);
+  }
+
+  /** As {@link #createAll(EmbeddedKafka)}, {@code pulse.raw} with {@code pulseRawPartitions} partitions. */
+  public static void createAll(EmbeddedKafka kafka, int pulseRawPartitions) {
     for (Topic<String, ?> topic : Topics.ALL) {
-      kafka.createTopic(topic.name(), 1, Map.of("retention.ms", "-1"));
+      kafka.createTopic(topic.name(), topic == Topics.PULSE_RAW ? pulseRawPartitions : 1,
+          Map.of("retention.ms", "-1"));
     }
   }
 

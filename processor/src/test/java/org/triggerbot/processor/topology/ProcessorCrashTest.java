@@ -248,7 +248,7 @@ class ProcessorCrashTest {
    * Waits for {@code check} while the child lives; a child that died by itself, or a timeout, fails the test with
    * the end of its log.
    */
-  private static void awaitWhileAlive(ChildJvm child, String what, Duration timeout, Callable<Boolean> check) {
+  static void awaitWhileAlive(ChildJvm child, String what, Duration timeout, Callable<Boolean> check) {
     try {
       Await.until(what, timeout, () -> {
         if (!child.isAlive()) {

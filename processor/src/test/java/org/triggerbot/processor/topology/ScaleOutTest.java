@@ -42,7 +42,6 @@ import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.replay.ReplayEngine;
 import org.triggerbot.processor.replay.ReplaySource;
 import org.triggerbot.schemas.PushVerdict;
-import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerDecision;
@@ -102,23 +101,21 @@ class ScaleOutTest {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(
              Map.of("transaction.abort.timed.out.transaction.cleanup.interval.ms", "1000"));
          Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-      for (Topic<String, ?> topic : Topics.ALL) {
-        kafka.createTopic(topic.name(), topic == Topics.PULSE_RAW ? PARTITIONS : 1, Map.of("retention.ms", "-1"));
-      }
+      BrokerTopics.createAll(kafka, PARTITIONS);
       try (ChildJvm child = startChild(kafka);
            ProcessorService survivor = ProcessorService.start(ProcessorConfig.of(config(kafka, dir.resolve("b"))))) {
-        awaitWhileAlive(child, "two partitions each", () -> owned(survivor).size() == PARTITIONS / 2
-            && survivor.streams().state() == KafkaStreams.State.RUNNING);
+        ProcessorCrashTest.awaitWhileAlive(child, "two partitions each", DEADLINE,
+            () -> owned(survivor).size() == PARTITIONS / 2 && survivor.streams().state() == KafkaStreams.State.RUNNING);
 
         BrokerTopics.produce(kafka.bootstrapServers(), firstHalf);
-        awaitWhileAlive(child, "the first half decided", () -> drained(admin));
+        ProcessorCrashTest.awaitWhileAlive(child, "the first half decided", DEADLINE, () -> drained(admin));
         assertEquals(expectedFirstHalf, read(kafka), "two instances, four partitions");
 
         try (ProcessorCrashTest.PacedFeed feed = ProcessorCrashTest.PacedFeed.start(kafka.bootstrapServers(),
             lines.subList(firstHalf.size(), lines.size()), LINES_PER_SECOND)) {
           long before = committed(admin);
-          awaitWhileAlive(child, "both instances to commit " + PROGRESS_BEFORE_KILL + " more records",
-              () -> committed(admin) >= before + PROGRESS_BEFORE_KILL);
+          ProcessorCrashTest.awaitWhileAlive(child, "both instances to commit " + PROGRESS_BEFORE_KILL
+              + " more records", DEADLINE, () -> committed(admin) >= before + PROGRESS_BEFORE_KILL);
           int writtenAtKill = feed.written();
           child.kill();
           long committedAtKill = committed(admin);
@@ -258,18 +255,5 @@ class ScaleOutTest {
       }
     }
     return true;
-  }
-
-  private static void awaitWhileAlive(ChildJvm child, String what, java.util.concurrent.Callable<Boolean> check) {
-    try {
-      Await.until(what, DEADLINE, () -> {
-        if (!child.isAlive()) {
-          throw new AssertionError(child + " died while waiting for " + what + ":\n" + child.logTail(6_000));
-        }
-        return check.call();
-      });
-    } catch (IllegalStateException e) {
-      throw new AssertionError(e.getMessage() + "; child log " + child.log() + ":\n" + child.logTail(6_000), e);
-    }
   }
 }
