@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every service image (bridge, buildapi-sim, processor, trigger-sink) with podman from the repository's
-# Dockerfiles, tagged as docker-compose.yml names them (triggerbot/<service>:local), and with --check verifies
-# each one from its own filesystem (docker/check-image.py). Ends with one line:
+# Dockerfiles, tagged as docker-compose.yml names them (triggerbot/<service>:local). With --check it verifies
+# each one from its own filesystem (docker/check-image.py), then runs them together as docker-compose.yml wires
+# them and checks the pipeline's outcome (docker/run-stack.py). Ends with one line:
 #   images: N built, N checked, N failed
 # and exits 0 only when nothing failed.
 #
@@ -12,7 +13,8 @@
 #     only when its recipe below changes, or with --refresh-base (to take Debian's security updates);
 #   - with --base IMAGE, that image.
 #
-# Needs: the jars (./mvnw -B -DskipTests package, or verify), podman, and for the Debian base mmdebstrap and root.
+# Needs: the jars (./mvnw -B -DskipTests package, or verify), podman, and for the Debian base mmdebstrap and root;
+# --check also python3 with python3-yaml (docker-compose's own dependency), unshare, chroot and ip.
 # Builds use --isolation chroot: RUN steps then need no OCI runtime, which cannot create containers on machines
 # whose cgroups it does not support (as on the CI machine); override with PODMAN_ISOLATION=oci.
 set -euo pipefail
@@ -24,7 +26,8 @@ usage() {
 usage: docker/build-images.sh [--check] [--debian-base | --base IMAGE] [--refresh-base] [SERVICE...]
 
 Builds triggerbot/SERVICE:local for each SERVICE (default: every docker/*/Dockerfile) with podman.
-  --check          build on the local Debian base, then verify each image (docker/check-image.py; needs root)
+  --check          build on the local Debian base, verify each image (docker/check-image.py), then run them
+                   together as docker-compose.yml wires them (docker/run-stack.py); needs root
   --debian-base    build on the local Debian base (made with mmdebstrap when missing)
   --base IMAGE     build on IMAGE (default: the Dockerfiles' own, eclipse-temurin:17-jre-noble)
   --refresh-base   make the local Debian base again, with today's packages
@@ -85,7 +88,7 @@ if [ "$debian_base" -eq 1 ] && [ "$(id -u)" -ne 0 ]; then
 fi
 
 seconds_since() { python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.1f}")' "$1"; }
-human_size() { numfmt --to=iec --suffix=B --format='%.1f' "$1"; }
+human_size() { numfmt --to=si --suffix=B --format='%.1f' "$1"; }
 
 # The local Debian base. Its tag carries a hash of this recipe, so that changing the recipe makes a new base.
 mmdebstrap_args=(
@@ -181,6 +184,23 @@ for service in "${services[@]}"; do
     fi
   fi
 done
+
+# The images together, as docker-compose.yml wires them, with embedded brokers in place of Kafka and RabbitMQ:
+# every service healthy by its own HEALTHCHECK, and the example feed decided as the replay decides it.
+if [ "$check" -eq 1 ] && [ "$failed" -eq 0 ]; then
+  if [ "${#services[@]}" -eq "$(ls "$root"/docker/*/Dockerfile | wc -l)" ]; then
+    started="$(date +%s.%N)"
+    if "$root/docker/run-stack.py"; then
+      echo "build-images: the images ran together as docker-compose.yml wires them in $(seconds_since "$started") s"
+    else
+      echo "build-images: the images FAILED to run together as docker-compose.yml wires them" >&2
+      failed=$checked
+      checked=0
+    fi
+  else
+    echo "build-images: the images were not run together: that needs every service's image"
+  fi
+fi
 
 echo "images: $built built, $checked checked, $failed failed"
 [ "$failed" -eq 0 ]

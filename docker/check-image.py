@@ -3,15 +3,11 @@
 
 Usage: docker/check-image.py IMAGE            (run as root; docker/build-images.sh --check calls it)
 
-This machine's podman builds images but cannot run them (its runtime cannot set the container's cgroups and
-rlimits), so the check does by hand what the runtime would do, and no more:
+Checks:
   - from `podman image inspect`: a numeric, non-root user; an exec-form ENTRYPOINT; a HEALTHCHECK; an exposed
     port, which the health check probes;
-  - `podman create` + `podman mount` give the filesystem a container of the image would start with (the image's
-    layers plus an empty writable layer); every command then runs inside it with `chroot`, as the image's user,
-    with only the image's environment and working directory, in fresh mount, PID and network namespaces (only
-    loopback, so nothing reaches or collides with the host's ports), with /proc mounted and a minimal /dev, as
-    a runtime gives:
+  - in the image's own filesystem, as its user, with its environment (docker/imagefs.py: chroot in fresh
+    namespaces, as far as a container runtime, which this machine cannot use, would set one up):
       * ENTRYPOINT --help exits 0 and prints a usage;
       * the JVM's default charset is UTF-8 (Java 17 takes it from the locale: the base must set LANG);
       * the health check's program exists in the image;
@@ -25,46 +21,16 @@ import shlex
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imagefs import UNSHARE, Container, Failed, environment, healthcheck, inspect  # noqa: E402
+
 TIME_LIMIT = int(os.environ.get("CHECK_IMAGE_TIMEOUT", "60"))
 
-# What a container runtime puts in /dev, bound from the host's own nodes.
-DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 
-# Runs "$@" inside the image's filesystem ($1), as a runtime would: called inside new mount, PID and network
-# namespaces (unshare), so that every mount made here disappears with the last process.
-SANDBOX = r"""
-set -eu
-root="$1"; userspec="$2"; workdir="$3"; shift 3
-ip link set lo up
-mount -t tmpfs -o mode=755,nosuid,size=1m dev "$root/dev"
-for node in %s; do
-  : > "$root/dev/$node"
-  mount --bind "/dev/$node" "$root/dev/$node"
-done
-exec chroot --userspec="$userspec" "$root" /usr/bin/env -i --chdir="$workdir" "$@"
-""" % " ".join(DEV_NODES)
-
-
-class Failed(Exception):
-    pass
-
-
-def podman(*args):
-    result = subprocess.run(["podman", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise Failed(f"podman {' '.join(args)}: exit {result.returncode}: {result.stderr.strip()}")
-    return result.stdout.strip()
-
-
-def run_in_image(root, config, argv, env_extra=()):
-    """Runs argv in the image's filesystem as its user; returns (exit code, combined output)."""
-    env = list(config.get("Env") or [])
-    if not any(e.startswith("HOME=") for e in env):
-        env.append("HOME=" + home_of(root, config["User"]))
-    env.extend(env_extra)
-    command = ["unshare", "--mount", "--pid", "--net", "--fork", "--mount-proc=" + os.path.join(root, "proc"),
-               "--", "bash", "-c", SANDBOX, "sandbox", root, config["User"], config.get("WorkingDir") or "/",
-               *env, *argv]
+def run_in_image(root, config, argv):
+    """Runs argv in the image's filesystem as its user, in fresh namespaces; returns (exit code, output)."""
+    command = [*UNSHARE, "--", sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "imagefs.py"),
+               "exec", root, json.dumps(config), json.dumps(environment(root, config)), *argv]
     try:
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                 errors="replace", timeout=TIME_LIMIT)
@@ -73,21 +39,7 @@ def run_in_image(root, config, argv, env_extra=()):
     return result.returncode, result.stdout + result.stderr
 
 
-def home_of(root, user):
-    """The user's home from the image's /etc/passwd, as Docker sets HOME; / when the user has no entry."""
-    uid = user.split(":")[0]
-    try:
-        with open(os.path.join(root, "etc/passwd"), encoding="utf-8") as passwd:
-            for line in passwd:
-                fields = line.rstrip("\n").split(":")
-                if len(fields) >= 6 and (fields[0] == uid or fields[2] == uid):
-                    return fields[5]
-    except FileNotFoundError:
-        pass
-    return "/"
-
-
-def static_checks(image, info):
+def static_checks(info):
     """Checks of the image's configuration alone; returns (name, ok, detail) triples."""
     config = info.get("Config") or {}
     checks = []
@@ -105,7 +57,7 @@ def static_checks(image, info):
                    f"ENTRYPOINT {json.dumps(entrypoint)}: want a JSON array, so that signals reach the JVM"))
 
     # `podman build --format oci` drops HEALTHCHECK; build-images.sh builds with --format docker.
-    health = info.get("Healthcheck") or config.get("Healthcheck") or {}
+    health = healthcheck(info)
     test = health.get("Test") or []
     ok = bool(test) and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1
     checks.append(("healthcheck", ok, " ".join(test[1:]) if ok else f"Healthcheck {health!r}"))
@@ -165,17 +117,12 @@ def main():
     if os.geteuid() != 0:
         sys.stderr.write("check-image: run as root: it mounts the image and chroots into it\n")
         return 2
-    info = json.loads(podman("image", "inspect", image))[0]
-    checks = static_checks(image, info)
+    info = inspect(image)
+    checks = static_checks(info)
     config = info.get("Config") or {}
     if all(ok for _, ok, _ in checks):
-        container = podman("create", "--name", "triggerbot-check-" + os.urandom(4).hex(), image)
-        try:
-            root = podman("mount", container)
-            checks += filesystem_checks(root, config, info.get("Healthcheck") or config.get("Healthcheck"))
-        finally:
-            subprocess.run(["podman", "umount", container], capture_output=True)
-            subprocess.run(["podman", "rm", "--force", container], capture_output=True)
+        with Container(image, "triggerbot-check-" + os.urandom(4).hex()) as container:
+            checks += filesystem_checks(container.root, config, healthcheck(info))
     else:
         checks.append(("filesystem", False, "not run: the image's configuration failed above"))
     for name, ok, detail in checks:

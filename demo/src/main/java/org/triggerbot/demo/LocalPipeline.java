@@ -28,7 +28,6 @@ import org.triggerbot.common.AdminServer;
 import org.triggerbot.processor.app.ProcessorConfig;
 import org.triggerbot.processor.app.ProcessorService;
 import org.triggerbot.schemas.Topic;
-import org.triggerbot.schemas.Topics;
 import org.triggerbot.sink.SinkConfig;
 import org.triggerbot.sink.TriggerSink;
 import org.triggerbot.testsupport.EmbeddedKafka;
@@ -50,6 +49,7 @@ public final class LocalPipeline implements AutoCloseable {
   private static final String BUILDAPI_USER = "triggerbot";
   private static final String LOOPBACK = "127.0.0.1";
 
+  private final LocalBrokers brokers;
   private final EmbeddedKafka kafka;
   private final EmbeddedQpid amqp;
   private final BuildapiSimulator buildapi;
@@ -61,10 +61,10 @@ public final class LocalPipeline implements AutoCloseable {
   private TriggerSink sink;
   private Thread sinkThread;
 
-  private LocalPipeline(EmbeddedKafka kafka, EmbeddedQpid amqp, BuildapiSimulator buildapi, Path stateDir,
-                        Path passwordFile) {
-    this.kafka = kafka;
-    this.amqp = amqp;
+  private LocalPipeline(LocalBrokers brokers, BuildapiSimulator buildapi, Path stateDir, Path passwordFile) {
+    this.brokers = brokers;
+    this.kafka = brokers.kafka();
+    this.amqp = brokers.amqp();
     this.buildapi = buildapi;
     this.stateDir = stateDir;
     this.passwordFile = passwordFile;
@@ -84,16 +84,11 @@ public final class LocalPipeline implements AutoCloseable {
     Path stateDir = Files.createTempDirectory("triggerbot-demo-");
     Path passwordFile = stateDir.resolve("buildapi-password");
     Files.writeString(passwordFile, buildapiPassword);
-    EmbeddedKafka kafka = EmbeddedKafka.start();
-    for (Topic<String, ?> topic : Topics.ALL) {
-      // Recorded feeds carry old event times: without retention.ms=-1 the broker would delete them at once.
-      kafka.createTopic(topic.name(), 1, Map.of("retention.ms", "-1"));
-    }
-    EmbeddedQpid amqp = EmbeddedQpid.start();
-    amqp.declareTopicExchange(EXCHANGE);
+    LocalBrokers brokers = LocalBrokers.start();
+    brokers.amqp().declareTopicExchange(EXCHANGE);
     BuildapiSimulator buildapi = BuildapiSimulator.start(
         SimulatorOptions.defaults().withCredentials(BUILDAPI_USER, buildapiPassword));
-    return new LocalPipeline(kafka, amqp, buildapi, stateDir, passwordFile);
+    return new LocalPipeline(brokers, buildapi, stateDir, passwordFile);
   }
 
   /**
@@ -208,13 +203,7 @@ public final class LocalPipeline implements AutoCloseable {
       processor.close(); // leaves the group, as the service does on a stop
     }
     buildapi.close();
-    try {
-      amqp.close();
-    } catch (IllegalStateException alreadyStopping) {
-      // On Ctrl-C (demo --serve) Qpid's own shutdown hook runs beside ours and may have begun closing the broker:
-      // it is going away either way, and Kafka and the state directory must still be closed and deleted.
-    }
-    kafka.close();
+    brokers.close();
     if (!Files.exists(stateDir)) {
       return; // closed before
     }
