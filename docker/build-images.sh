@@ -123,11 +123,11 @@ make_debian_base() {
   work="$(mktemp -d)"
   # Into a file first: a failed mmdebstrap must not leave a half-made base behind an import.
   echo "build-images: making the Debian base with mmdebstrap (about a minute)..."
-  if ! mmdebstrap --quiet "${mmdebstrap_args[@]}" "$work/base.tar" 2>"$work/mmdebstrap.log"; then
+  if ! mmdebstrap "${mmdebstrap_args[@]}" "$work/base.tar" 2>"$work/mmdebstrap.log"; then
     echo "build-images: FAILED to make the Debian base (mmdebstrap ${mmdebstrap_args[*]}):" >&2
     tail -n 30 "$work/mmdebstrap.log" >&2
     rm -rf "$work"
-    exit 1
+    return 1
   fi
   local changes=()
   for change in "${import_changes[@]}"; do
@@ -136,7 +136,7 @@ make_debian_base() {
   if ! podman import --quiet "${changes[@]}" "$work/base.tar" "$debian_base_image" >/dev/null; then
     echo "build-images: FAILED to import the Debian base into podman" >&2
     rm -rf "$work"
-    exit 1
+    return 1
   fi
   rm -rf "$work"
   echo "build-images: base $debian_base_image made in $(seconds_since "$started") s," \
@@ -145,7 +145,10 @@ make_debian_base() {
 
 build_args=()
 if [ "$debian_base" -eq 1 ]; then
-  make_debian_base
+  if ! make_debian_base; then
+    echo "images: 0 built, 0 checked, ${#services[@]} failed"
+    exit 1
+  fi
   build_args=(--build-arg "BASE_IMAGE=$debian_base_image" --pull=never)
 elif [ -n "$base" ]; then
   build_args=(--build-arg "BASE_IMAGE=$base")
