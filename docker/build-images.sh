@@ -94,6 +94,9 @@ human_size() { numfmt --to=si --suffix=B --format='%.1f' "$1"; }
 mmdebstrap_args=(
   --variant=minbase
   --include=openjdk-17-jre-headless,curl
+  # Merged /usr by symlinks, as the usr-is-merged package expects, instead of the usrmerge package, which would
+  # pull in Perl (about 47 MB) for a conversion that a new root does not need.
+  --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
   # openjdk's post-install links its man pages into man1, which minbase lacks; the pages themselves are left out.
   --setup-hook='mkdir -p "$1/usr/share/man/man1"'
   --dpkgopt='path-exclude=/usr/share/man/*'
@@ -139,6 +142,9 @@ make_debian_base() {
     return 1
   fi
   rm -rf "$work"
+  # Bases of earlier recipes are only taking space now: untag them (their layers stay while an image uses them).
+  podman images --format '{{.Repository}}:{{.Tag}}' localhost/triggerbot-base | grep -vxF "$debian_base_image" |
+    while read -r old; do podman rmi "$old" >/dev/null 2>&1 || true; done
   echo "build-images: base $debian_base_image made in $(seconds_since "$started") s," \
     "$(human_size "$(podman image inspect --format '{{.Size}}' "$debian_base_image")")"
 }
