@@ -24,6 +24,7 @@ What is checked, each with a deadline:
   6. the trigger-sink calls the buildapi simulator, authenticated with the compose secret (no 401 or 403).
 Prints a line per step and exits 0 when all pass, 1 otherwise; logs of a failed run are kept and named.
 """
+import contextlib
 import json
 import os
 import re
@@ -111,23 +112,17 @@ def main():
     services, secrets = compose_services()
     names = [*SERVICES, "pulse-exchange", "demo-publish"]
     work = tempfile.mkdtemp(prefix="triggerbot-stack-")
-    containers = []
-    try:
+    with contextlib.ExitStack() as containers:  # removed on the way out, whatever happens inside
         plans = {}
         for name in names:
             image = services[name]["image"]
-            container = imagefs.Container(image, "triggerbot-stack-" + name)
-            containers.append(container)
-            container.__enter__()
+            container = containers.enter_context(imagefs.Container(image, "triggerbot-stack-" + name))
             plans[name] = plan_container(name, services[name], secrets, imagefs.inspect(image), container.root)
             write_files(plans[name])
         with open(os.path.join(work, "plan.json"), "w", encoding="utf-8") as f:
             json.dump({"plans": plans, "work": work}, f)
         code = subprocess.run([*imagefs.UNSHARE, "--", sys.executable, os.path.abspath(__file__), "--inside",
                                os.path.join(work, "plan.json")]).returncode
-    finally:
-        for container in containers:
-            container.__exit__(None, None, None)
     if code == 0:
         shutil.rmtree(work, ignore_errors=True)
     else:
