@@ -95,12 +95,19 @@ public final class TopologyHarness implements AutoCloseable {
 
   /** Pipes one Pulse body under {@code key}, whatever the bridge would have keyed it by. */
   TopologyHarness pipeKeyed(String key, String body) {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    return pipeBytes(key, routingKeyOf(body), body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Pipes a body of any bytes (invalid UTF-8 included) as the bridge would write it: {@code key} and
+   * {@code routingKey} as given, the record timestamp the body's {@code _meta.sent} if it has one, else 0.
+   */
+  TopologyHarness pipeBytes(String key, String routingKey, byte[] bytes) {
     Long sent = PulseEnvelope.read(bytes).sent();
     // As the bridge does: the record timestamp is the message's event time, so stream time is event time.
     input.pipeInput(key, PulseMessage.newBuilder()
         .setExchange("exchange/build/")
-        .setRoutingKey(routingKeyOf(body))
+        .setRoutingKey(routingKey)
         .setBody(ByteBuffer.wrap(bytes))
         .setReceivedAt(Instant.EPOCH)
         .build(), sent == null ? 0L : sent);
