@@ -42,6 +42,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.triggerbot.common.AdminServer;
+import org.triggerbot.common.KafkaConnectivity;
 import org.triggerbot.schemas.AvroSerde;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
@@ -128,6 +129,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   private final CountDownLatch stopRequested = new CountDownLatch(1);
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final CountDownLatch ready = new CountDownLatch(1);
+  /** The consumer's connections to Kafka, for readiness; set once the consumer exists. */
+  private volatile KafkaConnectivity connectivity;
   private volatile boolean running = true;
   /** From the end of the start-up (journal restored, subscribed) until {@link #run()} ends. */
   private volatile boolean serving;
@@ -175,11 +178,15 @@ public final class TriggerSink implements Runnable, AutoCloseable {
 
   /**
    * Whether the sink does its work now, for the admin server's readiness: ready from when the journal is restored
-   * and commands are consumed until {@link #run()} ends.
+   * and commands are consumed until {@link #run()} ends, except while its consumer reaches no Kafka broker
+   * ({@link KafkaConnectivity}): the sink then waits, and its state says nothing of it.
    */
   public AdminServer.Health readiness() {
     if (serving && running) {
-      return AdminServer.Health.up(Map.of("pending", pending()));
+      KafkaConnectivity c = connectivity;
+      String kafka = c == null ? null : c.problem();
+      return kafka == null ? AdminServer.Health.up(Map.of("pending", pending()))
+          : AdminServer.Health.down(kafka, Map.of("pending", pending()));
     }
     if (stopped.getCount() == 0 || !running) {
       return AdminServer.Health.down("stopping or stopped");
@@ -203,6 +210,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
          KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(consumer)) {
       producerMetrics.bindTo(registry);
       consumerMetrics.bindTo(registry);
+      connectivity = new KafkaConnectivity(consumer::metrics, KafkaConnectivity.CONSUMER);
       ensureJournal();
       producer.initTransactions(); // fences a predecessor and aborts its open transaction
       restore();

@@ -20,6 +20,7 @@ import org.apache.kafka.streams.state.HostInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.triggerbot.common.AdminServer;
+import org.triggerbot.common.KafkaConnectivity;
 import org.triggerbot.common.ServiceArgs;
 import org.triggerbot.processor.query.PushApi;
 import org.triggerbot.processor.query.PushQueries;
@@ -38,8 +39,9 @@ import org.triggerbot.schemas.Topics;
  * {@code application.server} and no push queries. A {@code streams.application.server} in the configuration wins
  * over the computed one (for a port mapped between the instances and this one).
  *
- * <p>Readiness: ready only in state {@code RUNNING}. {@code REBALANCING} (partitions moving, state restoring) is
- * live but not ready, like starting and stopping. Metrics: every Kafka Streams metric through Micrometer's
+ * <p>Readiness: ready only in state {@code RUNNING} while the stream threads' consumers reach a broker
+ * ({@link KafkaConnectivity}: not ready after 5 s without any connection). {@code REBALANCING} (partitions moving,
+ * state restoring) is live but not ready, like starting and stopping. Metrics: every Kafka Streams metric through Micrometer's
  * {@link KafkaStreamsMetrics} ({@code kafka_stream_*}, and the embedded clients' {@code kafka_consumer_*},
  * {@code kafka_producer_*}, {@code kafka_admin_client_*}), which includes the topology's own sensors
  * ({@code kafka_stream_triggerbot_pulse_accepted_total}, ..., {@code kafka_stream_triggerbot_decision_<reason>_total}),
@@ -71,6 +73,7 @@ public final class ProcessorService implements ServiceArgs.Running {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicInteger exitCode = new AtomicInteger(0);
   private volatile KafkaStreams streams;
+  private volatile KafkaConnectivity connectivity;
   private KafkaStreamsMetrics streamsMetrics;
   private AdminServer admin;
   private boolean closed;
@@ -122,6 +125,7 @@ public final class ProcessorService implements ServiceArgs.Running {
     KafkaStreams kafkaStreams = new KafkaStreams(ProcessorTopology.build(config.topologySettings(partitions)),
         properties);
     streams = kafkaStreams;
+    connectivity = new KafkaConnectivity(kafkaStreams::metrics, KafkaConnectivity.STREAMS_MAIN_CONSUMERS);
     streamsMetrics = new KafkaStreamsMetrics(kafkaStreams, Tags.empty(), metricsRefresh, METRICS_REFRESH);
     AtomicInteger replacements = new AtomicInteger();
     kafkaStreams.setUncaughtExceptionHandler(e -> {
@@ -171,7 +175,14 @@ public final class ProcessorService implements ServiceArgs.Running {
 
   private AdminServer.Health readiness() {
     KafkaStreams s = streams;
-    return s == null ? AdminServer.Health.down("starting", Map.of("state", "CREATED")) : readiness(s.state());
+    KafkaConnectivity c = connectivity;
+    if (s == null || c == null) {
+      return AdminServer.Health.down("starting", Map.of("state", "CREATED"));
+    }
+    AdminServer.Health byState = readiness(s.state());
+    // RUNNING says nothing of the brokers: Kafka Streams stays RUNNING while every broker is away.
+    String kafka = byState.ready() ? c.problem() : null;
+    return kafka == null ? byState : AdminServer.Health.down(kafka, byState.details());
   }
 
   /** Ready in {@code RUNNING} only; the state is in the details either way. */
