@@ -40,9 +40,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The broker is built from an initial configuration written to a fresh temporary work
  * directory: an in-memory broker configuration (so every start is built anew from that file),
- * one AMQP port, one user and one virtual host. Only {@code qpid-broker-core}, the AMQP
- * 0-8/0-9/0-9-1 protocol plugin and the memory-store plugin are needed; there is no HTTP
- * management, no logback and no broker log file (Qpid logs through SLF4J).
+ * one AMQP port (plus an AMQPS port with {@link Options#tls}), one user and one virtual host.
+ * Only {@code qpid-broker-core}, the AMQP 0-8/0-9/0-9-1 protocol plugin and the memory-store
+ * plugin are needed; there is no HTTP management, no logback and no broker log file (Qpid logs
+ * through SLF4J).
  *
  * <h2>Guarantees</h2>
  * <ul>
@@ -50,19 +51,27 @@ import org.slf4j.LoggerFactory;
  *   <li>The port binds {@code 127.0.0.1} only. The first start binds port 0, so the kernel
  *       picks a free port and no other process can race for it; {@link #restart()} then binds
  *       that same port again, retrying while it is still taken.</li>
- *   <li>User {@value #USERNAME}, password {@value #PASSWORD}, PLAIN authentication (allowed
- *       over plain TCP here, unlike Qpid's default; Qpid offers no AMQPLAIN), virtual host
+ *   <li>User {@value #USERNAME}, password {@value #PASSWORD} (or {@link Options#password}),
+ *       PLAIN authentication (allowed over plain TCP here, unlike Qpid's default; Qpid offers
+ *       no AMQPLAIN), virtual host
  *       {@value #VIRTUAL_HOST}. Only that exact name is accepted: a client asking for
  *       {@code /} (the RabbitMQ default) is refused rather than silently let in.</li>
  *   <li>Unroutable {@code mandatory} messages are returned with {@code basic.return}, as
  *       RabbitMQ does (Qpid's default is to close the connection). Under publisher confirms
  *       Qpid then nacks them, where RabbitMQ acks.</li>
  *   <li>{@link #restart()} stops the whole broker (clients see the connection drop, then
- *       refused connections) and starts it on the same port. Durable exchanges, durable queues
- *       and their bindings survive it: they are kept in a JSON file in the work directory.
- *       <b>Messages do not</b>: the message store is in memory, so every queue is empty after a
- *       restart, persistent messages included (RabbitMQ would keep persistent messages in
- *       durable queues). Non-durable exchanges and queues are gone too.</li>
+ *       refused connections) and starts it on the same port; {@link #stop()} does the first
+ *       half alone, so a test can act while the broker is away. Durable exchanges, durable
+ *       queues and their bindings survive it: they are kept in a JSON file in the work
+ *       directory. <b>Messages do not</b> by default: the message store is in memory, so every
+ *       queue is empty after a restart, persistent messages included (RabbitMQ would keep
+ *       persistent messages in durable queues). With {@link Options#withPersistentMessages()}
+ *       the virtual host keeps messages in an embedded Apache Derby database in the work
+ *       directory instead (Qpid's {@code DERBY} virtual host), and persistent messages in
+ *       durable queues survive restarts as on RabbitMQ; that needs
+ *       {@code org.apache.qpid:qpid-broker-plugins-derby-store} on the class path, which this
+ *       module leaves to the tests that want it (test scope), so that the demo and the
+ *       benchmarks do not carry Derby. Non-durable exchanges and queues are gone either way.</li>
  *   <li>{@link #readyMessages(String)} reads the queue's count of available (not acquired)
  *       messages from the broker's object model. (Qpid's {@code queue.declare-ok} message count
  *       includes unacknowledged messages, unlike RabbitMQ's, so it is not used.)</li>
@@ -70,6 +79,12 @@ import org.slf4j.LoggerFactory;
  *       broker's object model, as Qpid's management does: each client gets
  *       {@code connection.close} 320 CONNECTION_FORCED.</li>
  *   <li>{@link #close()} stops the broker and deletes the work directory.</li>
+ *   <li>With {@link Options#tls} (or {@link #startTls}), a second port, {@link #tlsPort()}, on
+ *       {@code 127.0.0.1} serves AMQP over TLS only, with the key store's certificate and key
+ *       (PKCS12, Qpid's {@code FileKeyStore}); no client certificate is asked for. The plain
+ *       port stays, so {@link AmqpBroker}'s helpers (declaring exchanges, counting messages)
+ *       work unchanged. Restart binds both ports again.</li>
+ *   <li>Log lines name the broker without its password.</li>
  * </ul>
  *
  * <h2>Limits</h2>
@@ -94,23 +109,72 @@ public final class EmbeddedQpid implements AmqpBroker {
 
     private static final String HOST = "127.0.0.1";
     private static final String PORT_NAME = "AMQP";
+    private static final String TLS_PORT_NAME = "AMQPS";
+    private static final String KEY_STORE_NAME = "tls";
     private static final String AUTHENTICATION_PROVIDER = "passwords";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration CLOSE_CONNECTIONS_TIMEOUT = Duration.ofSeconds(30);
 
+    /**
+     * How to start the broker: the user's password, and a key store for an AMQPS port. The key
+     * store password is written into the broker's configuration file in its work directory.
+     *
+     * @param password the password of user {@value #USERNAME}
+     * @param tlsKeyStore a PKCS12 key store with the server's key and certificate chain, or null
+     *        for no TLS port
+     * @param tlsKeyStorePassword the key store's (and key's) password; ignored without a key store
+     * @param persistentMessages whether messages are kept in a Derby database in the work
+     *        directory (persistent ones then survive {@link #restart()}) rather than in memory
+     */
+    public record Options(String password, Path tlsKeyStore, String tlsKeyStorePassword,
+                          boolean persistentMessages) {
+
+        public Options {
+            if (password == null || password.isEmpty()) {
+                throw new IllegalArgumentException("password must not be empty");
+            }
+        }
+
+        /** User {@value #USERNAME} with password {@value #PASSWORD}, no TLS: what {@link #start()} uses. */
+        public static Options defaults() {
+            return new Options(PASSWORD, null, null, false);
+        }
+
+        public Options withPassword(String newPassword) {
+            return new Options(newPassword, tlsKeyStore, tlsKeyStorePassword, persistentMessages);
+        }
+
+        /** Adds an AMQPS port serving the PKCS12 key store's certificate. */
+        public Options tls(Path keyStore, String keyStorePassword) {
+            return new Options(password, keyStore, keyStorePassword, persistentMessages);
+        }
+
+        /**
+         * Messages in a Derby database in the work directory: persistent messages in durable
+         * queues survive {@link #restart()}. Needs Qpid's Derby store plugin on the class path.
+         */
+        public Options withPersistentMessages() {
+            return new Options(password, tlsKeyStore, tlsKeyStorePassword, true);
+        }
+    }
+
     private final Path workDir;
     private final Path initialConfig;
+    private final Options options;
 
     /** 0 until the first start has bound a port; then the port every restart binds. */
     private int port;
+    /** The same for the AMQPS port; stays 0 without TLS. */
+    private int tlsPort;
     /** Null while stopped. */
     private SystemLauncher launcher;
     private Broker<?> broker;
     private boolean closed;
 
-    private EmbeddedQpid(Path workDir) {
+    private EmbeddedQpid(Path workDir, Options options) {
         this.workDir = workDir;
         this.initialConfig = workDir.resolve("initial-config.json");
+        this.options = options;
     }
 
     /**
@@ -119,19 +183,43 @@ public final class EmbeddedQpid implements AmqpBroker {
      * @throws IllegalStateException if it does not start in time
      */
     public static EmbeddedQpid start() {
+        return start(Options.defaults());
+    }
+
+    /**
+     * A broker that also serves AMQP over TLS on {@link #tlsPort()}, with the certificate and key
+     * of {@code keyStore} (PKCS12, one key entry).
+     *
+     * @throws IllegalStateException if it does not start in time (for example, the key store
+     *         cannot be read with that password)
+     */
+    public static EmbeddedQpid startTls(Path keyStore, String keyStorePassword) {
+        return start(Options.defaults().tls(keyStore, keyStorePassword));
+    }
+
+    /**
+     * Starts a broker as {@code options} say, in a new temporary work directory, and returns once
+     * clients can connect to every port.
+     *
+     * @throws IllegalStateException if it does not start in time
+     */
+    public static EmbeddedQpid start(Options options) {
+        if (options.persistentMessages()) {
+            requireDerbyStore();
+        }
         Path workDir;
         try {
             workDir = Files.createTempDirectory("embedded-qpid-");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        EmbeddedQpid qpid = new EmbeddedQpid(workDir);
+        EmbeddedQpid qpid = new EmbeddedQpid(workDir, options);
         try {
             long begin = System.nanoTime();
             qpid.writeInitialConfig();
             qpid.launch(Await.deadlineIn(START_TIMEOUT));
             LOG.info("{} ready at {} in {} ms (work dir {})",
-                    qpid.name(), qpid.uri(), Await.elapsedMillis(begin), workDir);
+                    qpid.name(), qpid.describe(), Await.elapsedMillis(begin), workDir);
             return qpid;
         } catch (RuntimeException | Error e) {
             try {
@@ -170,7 +258,19 @@ public final class EmbeddedQpid implements AmqpBroker {
 
     @Override
     public String password() {
-        return PASSWORD;
+        return options.password();
+    }
+
+    /**
+     * The port serving AMQP over TLS (on {@link #host()}), stable across restarts.
+     *
+     * @throws IllegalStateException if the broker was started without TLS
+     */
+    public synchronized int tlsPort() {
+        if (options.tlsKeyStore() == null) {
+            throw new IllegalStateException(name() + " was started without TLS (see Options.tls)");
+        }
+        return tlsPort;
     }
 
     @Override
@@ -223,7 +323,7 @@ public final class EmbeddedQpid implements AmqpBroker {
                 return false;
             }
         });
-        LOG.info("{} restarted at {} in {} ms", name(), uri(), Await.elapsedMillis(begin));
+        LOG.info("{} restarted at {} in {} ms", name(), describe(), Await.elapsedMillis(begin));
     }
 
     @Override
@@ -237,6 +337,12 @@ public final class EmbeddedQpid implements AmqpBroker {
         } finally {
             TempDirs.deleteRecursively(workDir);
         }
+    }
+
+    /** Where clients connect, for log lines: no password. */
+    private String describe() {
+        return "amqp://" + USERNAME + "@" + HOST + ":" + port + "/" + VIRTUAL_HOST
+                + (options.tlsKeyStore() == null ? "" : " and amqps port " + tlsPort);
     }
 
     /** The temporary work directory; deleted by {@link #close()}. */
@@ -254,7 +360,7 @@ public final class EmbeddedQpid implements AmqpBroker {
         Map<String, Object> user = new LinkedHashMap<>();
         user.put("name", USERNAME);
         user.put("type", "managed");
-        user.put("password", PASSWORD);
+        user.put("password", options.password());
         Map<String, Object> authenticationProvider = new LinkedHashMap<>();
         authenticationProvider.put("name", AUTHENTICATION_PROVIDER);
         authenticationProvider.put("type", "Plain");
@@ -276,6 +382,25 @@ public final class EmbeddedQpid implements AmqpBroker {
         // for RabbitMQ's "/" fails instead of landing here by accident.
         amqpPort.put("virtualhostaliases", List.of(Map.of("name", "nameAlias", "type", "nameAlias")));
 
+        List<Map<String, Object>> ports = new ArrayList<>(List.of(amqpPort));
+        List<Map<String, Object>> keyStores = new ArrayList<>();
+        if (options.tlsKeyStore() != null) {
+            Map<String, Object> keyStore = new LinkedHashMap<>();
+            keyStore.put("name", KEY_STORE_NAME);
+            keyStore.put("type", "FileKeyStore");
+            keyStore.put("storeUrl", options.tlsKeyStore().toAbsolutePath().toString());
+            keyStore.put("password", options.tlsKeyStorePassword());
+            keyStore.put("keyStoreType", "PKCS12");
+            keyStores.add(keyStore);
+            Map<String, Object> tls = new LinkedHashMap<>(amqpPort);
+            tls.put("name", TLS_PORT_NAME);
+            tls.put("port", "${qpid.amqps_port}");
+            // TLS only on this port (Pulse serves amqps on 5671 the same way); no client certificates.
+            tls.put("transports", List.of("SSL"));
+            tls.put("keyStore", KEY_STORE_NAME);
+            ports.add(tls);
+        }
+
         Map<String, Object> virtualHostNode = new LinkedHashMap<>();
         virtualHostNode.put("name", VIRTUAL_HOST);
         // A JSON node keeps the virtual host's exchanges, queues and bindings in a file under
@@ -283,13 +408,16 @@ public final class EmbeddedQpid implements AmqpBroker {
         // memory only.
         virtualHostNode.put("type", "JSON");
         virtualHostNode.put("defaultVirtualHostNode", true);
-        virtualHostNode.put("virtualHostInitialConfiguration", "{\"type\": \"Memory\"}");
+        // Read when the virtual host is first created; the node's file keeps its type afterwards.
+        virtualHostNode.put("virtualHostInitialConfiguration",
+                options.persistentMessages() ? "{\"type\": \"DERBY\"}" : "{\"type\": \"Memory\"}");
 
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("name", "embedded-qpid");
         config.put("modelVersion", BrokerModel.MODEL_VERSION);
         config.put("authenticationproviders", List.of(authenticationProvider));
-        config.put("ports", List.of(amqpPort));
+        config.put("keystores", keyStores);
+        config.put("ports", ports);
         config.put("virtualhostnodes", List.of(virtualHostNode));
         try {
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(initialConfig.toFile(), config);
@@ -308,6 +436,7 @@ public final class EmbeddedQpid implements AmqpBroker {
         Map<String, String> context = new HashMap<>();
         context.put(SystemConfig.QPID_WORK_DIR, workDir.toString());
         context.put("qpid.amqp_port", Integer.toString(port));
+        context.put("qpid.amqps_port", Integer.toString(tlsPort));
 
         Map<String, Object> attributes = new HashMap<>();
         // The broker configuration lives in memory and is built from the initial config on
@@ -330,11 +459,8 @@ public final class EmbeddedQpid implements AmqpBroker {
                 throw new IllegalStateException("Could not start " + name() + ": it never resolved its broker");
             }
             Broker<?> started = (Broker<?>) systemConfig.getContainer();
-            Port<?> amqp = started.getChildByName(Port.class, PORT_NAME);
-            if (amqp == null || amqp.getState() != State.ACTIVE || amqp.getBoundPort() <= 0) {
-                throw new PortNotBoundException("AMQP port " + HOST + ":" + port + " is "
-                        + (amqp == null ? "missing" : amqp.getState()) + " (see the broker's log for why)");
-            }
+            Port<?> amqp = requireBound(started, PORT_NAME, port);
+            Port<?> amqps = options.tlsKeyStore() == null ? null : requireBound(started, TLS_PORT_NAME, tlsPort);
             Await.until("virtual host " + VIRTUAL_HOST + " of " + name() + " to be active", deadline,
                     () -> {
                         VirtualHostNode<?> node = started.getChildByName(VirtualHostNode.class, VIRTUAL_HOST);
@@ -346,6 +472,9 @@ public final class EmbeddedQpid implements AmqpBroker {
                         return virtualHost != null && virtualHost.getState() == State.ACTIVE;
                     });
             port = amqp.getBoundPort();
+            if (amqps != null) {
+                tlsPort = amqps.getBoundPort();
+            }
             launcher = candidate;
             broker = started;
         } catch (RuntimeException | Error e) {
@@ -366,8 +495,46 @@ public final class EmbeddedQpid implements AmqpBroker {
         }
     }
 
-    /** Shuts the broker down (closing every client connection) if it is running. */
-    private void stop() {
+    /** The named port, once it listens; else PortNotBoundException (most likely the number is taken). */
+    private static Port<?> requireBound(Broker<?> started, String name, int wanted) {
+        Port<?> found = started.getChildByName(Port.class, name);
+        if (found == null || found.getState() != State.ACTIVE || found.getBoundPort() <= 0) {
+            throw new PortNotBoundException(name + " port " + HOST + ":" + wanted + " is "
+                    + (found == null ? "missing" : found.getState()) + " (see the broker's log for why)");
+        }
+        return found;
+    }
+
+    private static final String DERBY_VIRTUAL_HOST = "org.apache.qpid.server.virtualhost.derby.DerbyVirtualHost";
+
+    /**
+     * Qpid would only log that it knows no virtual host type DERBY; say what is missing instead. Also keeps
+     * Derby's own log out of the working directory (the module's source tree, under Maven): Qpid asks Derby to
+     * log through Qpid ({@code derby.stream.error.method}), but Derby 10.15 still wrote {@code derby.log} into the
+     * working directory, so its log goes to a per-JVM temporary file instead (Derby's file setting wins over the
+     * method), unless a Derby log setting was given.
+     */
+    private static synchronized void requireDerbyStore() {
+        try {
+            Class.forName(DERBY_VIRTUAL_HOST, false, EmbeddedQpid.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("Options.withPersistentMessages() needs Qpid's Derby message store: add "
+                    + "org.apache.qpid:qpid-broker-plugins-derby-store (test scope) to the module's dependencies", e);
+        }
+        if (System.getProperty("derby.stream.error.file") == null
+                && System.getProperty("derby.stream.error.field") == null) {
+            java.io.File log = Path.of(System.getProperty("java.io.tmpdir"),
+                    "embedded-qpid-derby-" + ProcessHandle.current().pid() + ".log").toFile();
+            log.deleteOnExit();
+            System.setProperty("derby.stream.error.file", log.getAbsolutePath());
+        }
+    }
+
+    /**
+     * Stops the broker (every client loses its connection; the port then refuses connections),
+     * keeping its work directory and ports for {@link #restart()}. Does nothing if it is stopped.
+     */
+    public synchronized void stop() {
         SystemLauncher running = launcher;
         if (running == null) {
             return;

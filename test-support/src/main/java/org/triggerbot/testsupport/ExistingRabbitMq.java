@@ -35,7 +35,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link #closeClientConnections()} runs {@code rabbitmqctl close_all_connections -p
  *       <vhost>}, so clients get {@code connection.close} 320 CONNECTION_FORCED, and polls
  *       {@code rabbitmqctl list_connections} until the connections it saw before are gone.</li>
- *   <li>{@link #restart()} is not supported: the broker is shared, not ours to stop.</li>
+ *   <li>{@link #restart()} is not supported: the broker is shared, not ours to stop. A test
+ *       that must see the broker go away calls {@link #stopApp()} and, in a {@code finally},
+ *       {@link #startApp()}, which returns once the node accepts this user's connections
+ *       again; should the JVM end in between, a shutdown hook runs {@code start_app}.</li>
  *   <li>{@link #close()} deletes the virtual host with {@code rabbitmqctl delete_vhost}, which
  *       also closes its connections and deletes its exchanges and queues.</li>
  * </ul>
@@ -60,6 +63,7 @@ public final class ExistingRabbitMq implements AmqpBroker {
     private static final String RABBITMQCTL = "rabbitmqctl";
     private static final Duration RABBITMQCTL_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration CLOSE_CONNECTIONS_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration START_APP_TIMEOUT = Duration.ofSeconds(60);
     private static final String VIRTUAL_HOST_PREFIX = "triggerbot-test-";
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -71,6 +75,8 @@ public final class ExistingRabbitMq implements AmqpBroker {
     /** "RabbitMQ 3.10.8 at 127.0.0.1:5672", once known. */
     private String name;
     private boolean closed;
+    /** Set while the RabbitMQ application is stopped by {@link #stopApp()}: starts it again if the JVM ends first. */
+    private Thread startAppOnExit;
 
     private ExistingRabbitMq(String host, int port, String username, String password, String virtualHost) {
         this.host = host;
@@ -188,6 +194,53 @@ public final class ExistingRabbitMq implements AmqpBroker {
     @Override
     public void restart() {
         throw new UnsupportedOperationException("Cannot restart " + name() + ": it is an existing, shared broker");
+    }
+
+    /**
+     * Stops the RabbitMQ application of the node ({@code rabbitmqctl stop_app}), as a broker
+     * restart does: every client of every virtual host loses its connection with
+     * {@code 320 CONNECTION_FORCED} and the port refuses connections until {@link #startApp()}.
+     * Durable queues and the persistent messages in them survive (they are on disk). The node is
+     * shared by every test that uses {@value AmqpBroker#RABBITMQ_URL_ENV}: always call
+     * {@link #startApp()} in a {@code finally}.
+     *
+     * @throws IllegalStateException if {@code rabbitmqctl} fails (the node is then left as it is)
+     */
+    public synchronized void stopApp() {
+        requireOpen();
+        long begin = System.nanoTime();
+        if (startAppOnExit == null) {
+            startAppOnExit = new Thread(() -> rabbitmqctl("start_app"), "rabbitmq-start-app-on-exit");
+            Runtime.getRuntime().addShutdownHook(startAppOnExit);
+        }
+        rabbitmqctl("stop_app");
+        LOG.info("{}: application stopped in {} ms", name(), Await.elapsedMillis(begin));
+    }
+
+    /**
+     * Starts the RabbitMQ application again ({@code rabbitmqctl start_app}) and returns once this
+     * instance's user can connect to its virtual host. Harmless if it is running.
+     *
+     * @throws IllegalStateException if {@code rabbitmqctl} fails, or the node does not accept
+     *         connections within 60 s
+     */
+    public synchronized void startApp() {
+        long begin = System.nanoTime();
+        rabbitmqctl("start_app");
+        // start_app returns when the application has started; the listener may take a moment more.
+        Await.until(name() + " to accept connections after start_app", START_APP_TIMEOUT, () -> {
+            try {
+                checkConnection();
+                return true;
+            } catch (IllegalStateException notYet) {
+                return false;
+            }
+        });
+        if (startAppOnExit != null) {
+            Runtime.getRuntime().removeShutdownHook(startAppOnExit);
+            startAppOnExit = null;
+        }
+        LOG.info("{}: application started and accepting connections in {} ms", name(), Await.elapsedMillis(begin));
     }
 
     @Override
