@@ -12,6 +12,9 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -22,8 +25,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -91,10 +96,27 @@ public final class PulseBridge implements AutoCloseable {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final CountDownLatch consuming = new CountDownLatch(1);
   private final Thread thread;
+  /** The producer's request.timeout.ms: how long writes may wait for any answer before readiness says Kafka fails. */
+  private final long kafkaStallNanos;
   private volatile boolean aborted;
   private volatile Connection connection;
   private volatile Exception failure;
+  /** Why the last attempt of the first connection failed, in a few fixed words (for readiness); null before. */
+  private volatile String lastConnectFailure;
   private long inFlight;
+
+  // Kafka's answers, for readiness (written by the producer's I/O thread and the bridge thread, read by the admin
+  // server's): System.nanoTime() of the last successful and failed write, what the last failure was, how many writes
+  // were sent and answered, and since when writes have waited without any answer.
+  private volatile long lastWriteOk;
+  private volatile long lastWriteFailed;
+  private volatile String lastWriteError = "";
+  private final AtomicLong sent = new AtomicLong();
+  private final AtomicLong answered = new AtomicLong();
+  private volatile long waitingSince;
+  /** Bridge thread only: whether it has logged that Kafka writes fail, so the change is logged once each way. */
+  private boolean kafkaFailingLogged;
+  private long kafkaFailingSince;
 
   final AtomicLong delivered = new AtomicLong();
   final AtomicLong written = new AtomicLong();
@@ -120,6 +142,9 @@ public final class PulseBridge implements AutoCloseable {
     this.config = config;
     this.listener = listener;
     this.producer = new KafkaProducer<>(config.producerProperties(), new StringSerializer(), new ByteArraySerializer());
+    Object requestTimeout = config.producerProperties().get(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG);
+    this.kafkaStallNanos = TimeUnit.MILLISECONDS.toNanos(
+        requestTimeout == null ? 30_000 : Long.parseLong(requestTimeout.toString().trim()));
     this.thread = new Thread(this::run, "pulse-bridge");
     counter(registry, "delivered", delivered, "AMQP deliveries received");
     counter(registry, "written", written,
@@ -150,8 +175,17 @@ public final class PulseBridge implements AutoCloseable {
 
   /**
    * Whether the bridge does its work now, for the admin server's readiness: ready while it consumes its queue on
-   * an open connection; not ready while it connects (or the client recovers a lost connection), and once it
-   * stops or fails. A failure is named by its class only (messages may quote addresses).
+   * an open connection and Kafka takes its writes; not ready while it connects (or the client recovers a lost
+   * connection), while Kafka writes fail, and once it stops or fails. A failure is named by its class only
+   * (messages may quote addresses).
+   *
+   * <p>Kafka writes fail, for readiness, when (a) the most recent write Kafka answered failed (a failure since the
+   * last success; the next success clears it: a failed write is requeued and written again, so one always follows
+   * once Kafka is back), or (b) writes are waiting and none has been answered, either way, for the producer's
+   * {@code request.timeout.ms} (30 s by default): an unreachable Kafka answers nothing until a write expires at
+   * {@code delivery.timeout.ms} (120 s by default), and (b) says so sooner. One slow write among answered ones
+   * changes neither, so readiness does not flap on it. With no messages to write, a Kafka outage is not seen until
+   * the next message comes.
    */
   public AdminServer.Health readiness() {
     Map<String, Object> details = Map.of("queue", config.queueName());
@@ -162,13 +196,48 @@ public final class PulseBridge implements AutoCloseable {
       return AdminServer.Health.down("stopping or stopped", details);
     }
     if (consuming.getCount() > 0) {
-      return AdminServer.Health.down("connecting to the AMQP broker", details);
+      String last = lastConnectFailure;
+      return AdminServer.Health.down("connecting to the AMQP broker" + (last == null ? "" : "; last attempt: " + last),
+          details);
     }
     Connection c = connection;
     if (c == null || !c.isOpen()) {
       return AdminServer.Health.down("AMQP connection lost; the client is recovering it", details);
     }
+    String kafka = kafkaFailure();
+    if (kafka != null) {
+      return AdminServer.Health.down(kafka, details);
+    }
     return AdminServer.Health.up(details);
+  }
+
+  /** Why Kafka writes count as failing (see {@link #readiness()}), or null while they succeed. */
+  private String kafkaFailure() {
+    long ok = lastWriteOk;
+    long failed = lastWriteFailed;
+    if (failed != 0 && (ok == 0 || failed - ok > 0)) {
+      return "Kafka writes fail (last: " + lastWriteError + "); the failed deliveries are requeued";
+    }
+    long waiting = sent.get() - answered.get();
+    long silentNanos = System.nanoTime() - waitingSince;
+    if (waiting > 0 && silentNanos > kafkaStallNanos) {
+      return "Kafka has answered none of " + waiting + " waiting writes for "
+          + TimeUnit.NANOSECONDS.toSeconds(silentNanos) + " s";
+    }
+    return null;
+  }
+
+  /** Called for every answer Kafka gives to a write (or a send that failed at once), on any thread. */
+  private void answer(Exception error) {
+    long now = System.nanoTime();
+    if (error == null) {
+      lastWriteOk = now;
+    } else {
+      lastWriteError = error.getClass().getSimpleName();
+      lastWriteFailed = now;
+    }
+    waitingSince = now;
+    answered.incrementAndGet();
   }
 
   /** Waits until the bridge thread ended; returns the error that ended it, or null after a clean close. */
@@ -276,6 +345,11 @@ public final class PulseBridge implements AutoCloseable {
     } else if (e instanceof Completed c) {
       inFlight--;
       if (c.error() == null) {
+        if (kafkaFailingLogged) {
+          kafkaFailingLogged = false;
+          LOG.info("Kafka writes succeed again after {} ms of failures",
+              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - kafkaFailingSince));
+        }
         written.incrementAndGet();
         listener.written(c.tag(), c.routingKey());
         if (aborted) {
@@ -285,6 +359,12 @@ public final class PulseBridge implements AutoCloseable {
           acked.incrementAndGet();
         }
       } else {
+        if (!kafkaFailingLogged) {
+          kafkaFailingLogged = true;
+          kafkaFailingSince = System.nanoTime();
+          LOG.warn("Kafka writes are failing ({}); not ready until a write succeeds",
+              c.error().getClass().getSimpleName());
+        }
         LOG.warn("writing {} to Kafka failed ({}); the broker will redeliver it", c.routingKey(), c.error().toString());
         if (settle(channel, c.tag(), false)) {
           requeued.incrementAndGet();
@@ -346,10 +426,18 @@ public final class PulseBridge implements AutoCloseable {
       record = new ProducerRecord<>(Topics.PULSE_RAW.name(), null, eventTime(envelope, d, receivedAt),
           envelope.recordKey(routingKey), Topics.PULSE_MESSAGE.encode(m));
     }
+    if (sent.get() == answered.get()) {
+      waitingSince = System.nanoTime(); // nothing was waiting: the wait for an answer starts now
+    }
+    sent.incrementAndGet();
     try {
-      producer.send(record, (metadata, error) -> events.add(new Completed(d.tag(), routingKey, error)));
+      producer.send(record, (metadata, error) -> {
+        answer(error);
+        events.add(new Completed(d.tag(), routingKey, error));
+      });
     } catch (RuntimeException e) {
       // Not sent at all (e.g. metadata unavailable for max.block.ms): same as a failed write.
+      answer(e);
       events.add(new Completed(d.tag(), routingKey, e));
     }
   }
@@ -385,6 +473,13 @@ public final class PulseBridge implements AutoCloseable {
         delivered.get(), written.get(), acked.get(), requeued.get(), rejected.get(), inFlight);
   }
 
+  /**
+   * The first connection, retried with backoff until it succeeds or the bridge is closed, whatever the failure:
+   * broker down, wrong credentials, and TLS failures too (an untrusted certificate, or one for another host). Each of
+   * these may be mended on the broker's side (its certificate replaced, the user fixed) without touching the
+   * bridge, which then connects by itself; meanwhile every attempt logs one line naming the cause, and readiness
+   * says it. (A trust store fixed on the bridge's side needs a restart: the JVM reads it once.)
+   */
   private Connection connect() throws InterruptedException {
     ConnectionFactory factory = config.connectionFactory();
     long backoff = 1_000;
@@ -392,7 +487,9 @@ public final class PulseBridge implements AutoCloseable {
       try {
         return factory.newConnection(config.connectionName());
       } catch (IOException | TimeoutException e) {
-        LOG.warn("cannot connect to {} ({}); retrying in {} ms", config.describeBroker(), rootCause(e), backoff);
+        ConnectFailure why = ConnectFailure.of(e, factory.getHost());
+        lastConnectFailure = why.summary();
+        LOG.warn("cannot connect to {} ({}); retrying in {} ms", config.describeBroker(), why.line(), backoff);
       }
       if (stopRequested.await(backoff, TimeUnit.MILLISECONDS)) {
         break;
@@ -402,13 +499,45 @@ public final class PulseBridge implements AutoCloseable {
     return null;
   }
 
-  /** The innermost cause's class and message: connection errors never quote credentials. */
-  private static String rootCause(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
+  /**
+   * Why a connection attempt failed: {@code summary}, a few fixed words for readiness, and {@code line}, for the
+   * log: the innermost cause's class and message (connection errors never quote credentials), which for TLS
+   * failures comes after what it means. JSSE's own words for an untrusted certificate ("unable to find valid
+   * certification path to requested target") do not say that the trust store is what to change.
+   */
+  record ConnectFailure(String summary, String line) {
+
+    static ConnectFailure of(Throwable e, String host) {
+      Throwable root = e;
+      boolean tls = false;
+      boolean certificatePath = false;
+      for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        root = t;
+        tls |= t instanceof SSLException;
+        certificatePath |= t instanceof CertPathBuilderException || t instanceof CertPathValidatorException;
+      }
+      String detail = root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
+      if (tls && certificatePath) {
+        return new ConnectFailure("TLS: the broker's certificate is not trusted",
+            "TLS: the broker's certificate is not trusted: " + detail + ". The bridge trusts the CAs of the JVM's "
+                + "trust store; give it one holding the broker's CA with -Djavax.net.ssl.trustStore=FILE "
+                + "(and javax.net.ssl.trustStorePassword, javax.net.ssl.trustStoreType)");
+      }
+      // JSSE's host name check (the identity check of amqp.tls) fails with a bare CertificateException: "No subject
+      // alternative names matching IP address ...", "No subject alternative DNS name matching ...", "No name
+      // matching ...".
+      String message = String.valueOf(root.getMessage());
+      if (tls && root.getClass() == CertificateException.class
+          && (message.startsWith("No subject alternative") || message.startsWith("No name matching"))) {
+        return new ConnectFailure("TLS: the broker's certificate does not match the host name",
+            "TLS: the broker's certificate does not match host " + host + ": " + detail + ". Connect by a name "
+                + "the certificate lists (amqp.host or the amqps:// address)");
+      }
+      if (tls) {
+        return new ConnectFailure("TLS handshake failed", "TLS handshake failed: " + detail);
+      }
+      return new ConnectFailure(root.getClass().getSimpleName(), detail);
     }
-    return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
   }
 
   private void closeConnection() {
