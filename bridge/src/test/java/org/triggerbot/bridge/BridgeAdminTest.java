@@ -14,7 +14,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -63,12 +62,7 @@ class BridgeAdminTest {
   void becomesReadyCountsWhatItWritesAndIsNotReadyOnceStopped() throws Exception {
     String tag = "admin-" + UUID.randomUUID().toString().substring(0, 8);
     String exchange = "exchange/" + tag + "/";
-    amqp.declareTopicExchange(exchange);
-    Map<String, String> values = new HashMap<>();
-    values.put(BridgeConfig.AMQP_URI, amqp.uri());
-    values.put(BridgeConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    values.put(BridgeConfig.PULSE_QUEUE, tag);
-    values.put(BridgeConfig.PULSE_BINDINGS, exchange + ":build.#.started,build.#.finished");
+    Map<String, String> values = TestBridgeConfig.boundTo(amqp, kafka.bootstrapServers(), exchange, tag);
     values.put(AdminServer.PORT, "0");
     values.put(AdminServer.BIND, "127.0.0.1");
     BridgeConfig config = BridgeConfig.of(values);
@@ -114,12 +108,7 @@ class BridgeAdminTest {
   void isNotReadyWhileKafkaIsAwayAndReadyAgainAfterItsRestartLosingNothing() throws Exception {
     String tag = "kafka-away-" + UUID.randomUUID().toString().substring(0, 8);
     String exchange = "exchange/" + tag + "/";
-    amqp.declareTopicExchange(exchange);
-    Map<String, String> values = new HashMap<>();
-    values.put(BridgeConfig.AMQP_URI, amqp.uri());
-    values.put(BridgeConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    values.put(BridgeConfig.PULSE_QUEUE, tag);
-    values.put(BridgeConfig.PULSE_BINDINGS, exchange + ":build.#.started,build.#.finished");
+    Map<String, String> values = TestBridgeConfig.boundTo(amqp, kafka.bootstrapServers(), exchange, tag);
     values.put(BridgeConfig.AMQP_PREFETCH, "20");
     values.put(AdminServer.PORT, "0");
     values.put(AdminServer.BIND, "127.0.0.1");
@@ -202,12 +191,7 @@ class BridgeAdminTest {
   void isNotReadyWhenWritesGoUnansweredBeforeAnyWriteFails() throws Exception {
     String tag = "kafka-silent-" + UUID.randomUUID().toString().substring(0, 8);
     String exchange = "exchange/" + tag + "/";
-    amqp.declareTopicExchange(exchange);
-    Map<String, String> values = new HashMap<>();
-    values.put(BridgeConfig.AMQP_URI, amqp.uri());
-    values.put(BridgeConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    values.put(BridgeConfig.PULSE_QUEUE, tag);
-    values.put(BridgeConfig.PULSE_BINDINGS, exchange + ":build.#.started,build.#.finished");
+    Map<String, String> values = TestBridgeConfig.boundTo(amqp, kafka.bootstrapServers(), exchange, tag);
     values.put(AdminServer.PORT, "0");
     values.put(AdminServer.BIND, "127.0.0.1");
     values.put("producer.request.timeout.ms", "2000");

@@ -118,11 +118,7 @@ class BridgeBrokerRestartTest {
                                        boolean flagsRedelivery) throws Exception {
     String tag = label + "-restart-" + UUID.randomUUID().toString().substring(0, 8);
     String exchange = "exchange/" + tag + "/";
-    amqp.declareTopicExchange(exchange);
-    Map<String, String> values = new HashMap<>();
-    values.put(BridgeConfig.AMQP_URI, amqp.uri());
-    values.put(BridgeConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    values.put(BridgeConfig.PULSE_QUEUE, tag);
+    Map<String, String> values = TestBridgeConfig.boundTo(amqp, kafka.bootstrapServers(), exchange, tag);
     values.put(BridgeConfig.PULSE_BINDINGS, exchange + ":build.#.finished");
     values.put(BridgeConfig.AMQP_RECOVERY_INTERVAL_MS, "1000");
     BridgeConfig config = BridgeConfig.of(values);

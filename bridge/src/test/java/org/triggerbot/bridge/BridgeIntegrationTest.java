@@ -77,12 +77,7 @@ class BridgeIntegrationTest {
 
   /** A fresh exchange (declared, as Pulse's publishers do) and a bridge configuration bound to it. */
   private static BridgeConfig config(String exchange, String queue, String... extra) {
-    amqp.declareTopicExchange(exchange);
-    Map<String, String> values = new HashMap<>();
-    values.put(BridgeConfig.AMQP_URI, amqp.uri());
-    values.put(BridgeConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    values.put(BridgeConfig.PULSE_QUEUE, queue);
-    values.put(BridgeConfig.PULSE_BINDINGS, exchange + ":build.#.started,build.#.finished");
+    Map<String, String> values = TestBridgeConfig.boundTo(amqp, kafka.bootstrapServers(), exchange, queue);
     values.put(BridgeConfig.AMQP_RECOVERY_INTERVAL_MS, "300");
     // Fail a write after seconds, not minutes, when Kafka is down, so the nack/redelivery path runs.
     values.put("producer.delivery.timeout.ms", "6000");

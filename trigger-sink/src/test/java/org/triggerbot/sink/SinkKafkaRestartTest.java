@@ -3,10 +3,6 @@ package org.triggerbot.sink;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,6 +32,7 @@ import org.triggerbot.schemas.TriggerOutcome;
 import org.triggerbot.schemas.TriggerResult;
 import org.triggerbot.testsupport.Await;
 import org.triggerbot.testsupport.EmbeddedKafka;
+import org.triggerbot.testsupport.HttpProbe;
 
 /**
  * The Kafka broker restarts under a running sink (a clean stop, then a start on the same data), once between
@@ -47,7 +44,6 @@ class SinkKafkaRestartTest {
 
   private static final Duration DEADLINE = Duration.ofSeconds(90);
   private static final int COMMANDS = 30;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @Test
   void onePostAndOneResultPerCommandAcrossKafkaRestartsAndNotReadyWhileKafkaIsAway() throws Exception {
@@ -64,19 +60,19 @@ class SinkKafkaRestartTest {
       }
       try (SinkService service = SinkService.start(config(kafka, sim, revision))) {
         String ready = "http://127.0.0.1:" + service.adminPort() + "/health/ready";
-        Await.until("ready", DEADLINE, () -> status(ready) == 200);
+        Await.until("ready", DEADLINE, () -> HttpProbe.status(ready) == 200);
 
         // 1. Between commands.
         send(kafka, commands.subList(0, 10));
         Await.until("10 results", DEADLINE, () -> results(kafka).size() == 10);
         long firstStop = System.nanoTime();
         kafka.stop();
-        Await.until("not ready while Kafka is away", DEADLINE, () -> status(ready) == 503);
+        Await.until("not ready while Kafka is away", DEADLINE, () -> HttpProbe.status(ready) == 503);
         long notReady1 = millisSince(firstStop);
-        assertTrue(body(ready).contains("no connection to any Kafka broker"), body(ready));
+        assertTrue(HttpProbe.body(ready).contains("no connection to any Kafka broker"), HttpProbe.body(ready));
         long firstRestart = System.nanoTime();
         kafka.restart();
-        Await.until("ready again", DEADLINE, () -> status(ready) == 200);
+        Await.until("ready again", DEADLINE, () -> HttpProbe.status(ready) == 200);
         long ready1 = millisSince(firstRestart);
 
         // 2. While a POST is on its way: buildapi has taken it, the answer waits until Kafka is gone.
@@ -88,12 +84,13 @@ class SinkKafkaRestartTest {
           second = System.nanoTime();
           kafka.stop();
           hold.release();
-          Await.until("not ready while Kafka is away, a result to write", DEADLINE, () -> status(ready) == 503);
+          Await.until("not ready while Kafka is away, a result to write", DEADLINE,
+              () -> HttpProbe.status(ready) == 503);
           notReady2 = millisSince(second);
         }
         long secondRestart = System.nanoTime();
         kafka.restart();
-        Await.until("ready again", DEADLINE, () -> status(ready) == 200);
+        Await.until("ready again", DEADLINE, () -> HttpProbe.status(ready) == 200);
         long ready2 = millisSince(secondRestart);
 
         send(kafka, commands.subList(20, COMMANDS));
@@ -170,18 +167,7 @@ class SinkKafkaRestartTest {
     return out;
   }
 
-  private int status(String url) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (Exception e) {
-      return -1;
-    }
-  }
 
-  private String body(String url) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
-  }
 
   private static long millisSince(long nanos) {
     return (System.nanoTime() - nanos) / 1_000_000;

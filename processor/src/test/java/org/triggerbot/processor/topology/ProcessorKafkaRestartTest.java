@@ -4,10 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.triggerbot.processor.topology.BrokerTopics.assertSameSequence;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -23,6 +19,7 @@ import org.triggerbot.processor.app.ProcessorService;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.testsupport.Await;
 import org.triggerbot.testsupport.EmbeddedKafka;
+import org.triggerbot.testsupport.HttpProbe;
 import org.triggerbot.testsupport.pulse.ScenarioStream;
 
 /**
@@ -33,7 +30,6 @@ import org.triggerbot.testsupport.pulse.ScenarioStream;
 class ProcessorKafkaRestartTest {
 
   private static final Duration DEADLINE = Duration.ofSeconds(90);
-  private final HttpClient http = HttpClient.newHttpClient();
 
   @TempDir
   Path dir;
@@ -50,7 +46,7 @@ class ProcessorKafkaRestartTest {
       BrokerTopics.createAll(kafka);
       try (ProcessorService processor = ProcessorService.start(config(kafka, policy))) {
         String ready = "http://127.0.0.1:" + processor.adminPort() + "/health/ready";
-        Await.until("ready", DEADLINE, () -> status(ready) == 200);
+        Await.until("ready", DEADLINE, () -> HttpProbe.status(ready) == 200);
         BrokerTopics.produce(kafka.bootstrapServers(), stream);
         int third = all.decisions().size() / 3;
         int before = BrokerTopics.readAtLeast(kafka.bootstrapServers(), Topics.TRIGGER_DECISIONS, third, DEADLINE)
@@ -58,17 +54,16 @@ class ProcessorKafkaRestartTest {
 
         long stopped = System.nanoTime();
         kafka.stop();
-        Await.until("/health/ready to say that Kafka is away", DEADLINE, () -> status(ready) == 503);
+        Await.until("/health/ready to say that Kafka is away", DEADLINE, () -> HttpProbe.status(ready) == 503);
         long notReadyAfter = millisSince(stopped);
-        String why = http.send(HttpRequest.newBuilder(URI.create(ready)).build(),
-            HttpResponse.BodyHandlers.ofString()).body();
+        String why = HttpProbe.body(ready);
         assertTrue(why.contains("no connection to any Kafka broker"), why);
         assertEquals(KafkaStreams.State.RUNNING, processor.streams().state(),
             "Kafka Streams itself stays RUNNING: only the connections tell");
 
         long restarted = System.nanoTime();
         kafka.restart();
-        Await.until("ready again once Kafka is back", DEADLINE, () -> status(ready) == 200);
+        Await.until("ready again once Kafka is back", DEADLINE, () -> HttpProbe.status(ready) == 200);
         long readyAgainAfter = millisSince(restarted);
 
         String bootstrap = kafka.bootstrapServers();
@@ -80,7 +75,7 @@ class ProcessorKafkaRestartTest {
             "commands");
         assertSameSequence(all.verdicts(),
             BrokerTopics.readAtLeast(bootstrap, Topics.PUSH_VERDICTS, all.verdicts().size(), DEADLINE), "verdicts");
-        assertEquals(200, status(ready));
+        assertEquals(200, HttpProbe.status(ready));
         System.out.printf("kafka restart under the processor: %d inputs, %d decisions (%d committed when the "
                 + "broker stopped), %d commands, %d verdicts, as the replay (0 lost, 0 twice); not ready %d ms "
                 + "after the stop, ready %d ms after the restart%n", stream.size(), all.decisions().size(), before,
@@ -102,14 +97,6 @@ class ProcessorKafkaRestartTest {
     return ProcessorConfig.of(values);
   }
 
-  private int status(String url) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (Exception e) {
-      return -1;
-    }
-  }
 
   private static long millisSince(long nanos) {
     return (System.nanoTime() - nanos) / 1_000_000;
