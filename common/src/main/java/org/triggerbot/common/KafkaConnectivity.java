@@ -17,8 +17,9 @@ import org.apache.kafka.common.MetricName;
  *
  * <p>A gap shorter than the grace period (a connection closed and opened again) is not reported, so readiness does
  * not flap on it: the consumer must be seen without a connection at two calls at least that far apart, so a rare
- * caller (a health probe every 15 s) that happens to look during a reconnect does not report it. Not for producers: an idle producer closes its connections after {@code connections.max.idle.ms}
- * and is not the worse for it.
+ * caller (a health probe every 15 s) that happens to look during a reconnect does not report it. Not for
+ * producers: an idle producer closes its connections after {@code connections.max.idle.ms} and is not the worse
+ * for it.
  */
 public final class KafkaConnectivity {
 

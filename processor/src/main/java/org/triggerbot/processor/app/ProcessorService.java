@@ -41,8 +41,8 @@ import org.triggerbot.schemas.Topics;
  *
  * <p>Readiness: ready only in state {@code RUNNING} while the stream threads' consumers reach a broker
  * ({@link KafkaConnectivity}: not ready after 5 s without any connection). {@code REBALANCING} (partitions moving,
- * state restoring) is live but not ready, like starting and stopping. Metrics: every Kafka Streams metric through Micrometer's
- * {@link KafkaStreamsMetrics} ({@code kafka_stream_*}, and the embedded clients' {@code kafka_consumer_*},
+ * state restoring) is live but not ready, like starting and stopping. Metrics: every Kafka Streams metric through
+ * Micrometer's {@link KafkaStreamsMetrics} ({@code kafka_stream_*}, and the embedded clients' {@code kafka_consumer_*},
  * {@code kafka_producer_*}, {@code kafka_admin_client_*}), which includes the topology's own sensors
  * ({@code kafka_stream_triggerbot_pulse_accepted_total}, ..., {@code kafka_stream_triggerbot_decision_<reason>_total}),
  * plus the JVM's meters. State restoration is logged per store partition, start and end.

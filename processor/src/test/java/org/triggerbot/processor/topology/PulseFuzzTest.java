@@ -334,7 +334,7 @@ class PulseFuzzTest {
     return out.toByteArray();
   }
 
-  /** One of the object's fields written twice, the second time with another value (JSON allows it; Jackson's last wins). */
+  /** A field of the body written twice, the first time with another value (JSON allows it; Jackson's last wins). */
   private static byte[] repeatedField(byte[] body, Random random) {
     String text = new String(body, StandardCharsets.UTF_8);
     String[] fields = {"\"buildername\":", "\"revision\":", "\"results\":", "\"sent\":", "\"branch\":",
