@@ -50,8 +50,6 @@ public final class LocalPipeline implements AutoCloseable {
   private static final String LOOPBACK = "127.0.0.1";
 
   private final LocalBrokers brokers;
-  private final EmbeddedKafka kafka;
-  private final EmbeddedQpid amqp;
   private final BuildapiSimulator buildapi;
   private final Path stateDir;
   private final Path passwordFile;
@@ -63,14 +61,12 @@ public final class LocalPipeline implements AutoCloseable {
 
   private LocalPipeline(LocalBrokers brokers, BuildapiSimulator buildapi, Path stateDir, Path passwordFile) {
     this.brokers = brokers;
-    this.kafka = brokers.kafka();
-    this.amqp = brokers.amqp();
     this.buildapi = buildapi;
     this.stateDir = stateDir;
     this.passwordFile = passwordFile;
     Map<String, String> bridgeValues = new HashMap<>();
-    bridgeValues.put(BridgeConfig.AMQP_URI, amqp.uri());
-    bridgeValues.put(BridgeConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+    bridgeValues.put(BridgeConfig.AMQP_URI, brokers.amqp().uri());
+    bridgeValues.put(BridgeConfig.BOOTSTRAP_SERVERS, brokers.kafka().bootstrapServers());
     bridgeValues.put(BridgeConfig.AMQP_CONNECTION_NAME, "triggerbot-demo-bridge");
     this.bridgeConfig = BridgeConfig.of(bridgeValues);
   }
@@ -99,7 +95,7 @@ public final class LocalPipeline implements AutoCloseable {
    */
   public LocalPipeline startServices(Map<String, String> policy, Duration sinkRetryDelay) throws InterruptedException {
     Map<String, String> p = new HashMap<>(policy);
-    p.put(ProcessorConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+    p.put(ProcessorConfig.BOOTSTRAP_SERVERS, brokers.kafka().bootstrapServers());
     p.put(ProcessorConfig.APPLICATION_ID, "triggerbot-demo");
     p.put(ProcessorConfig.STATE_DIR, stateDir.resolve("processor").toString());
     p.put(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
@@ -115,7 +111,7 @@ public final class LocalPipeline implements AutoCloseable {
     }
 
     Map<String, String> s = new HashMap<>();
-    s.put(SinkConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+    s.put(SinkConfig.BOOTSTRAP_SERVERS, brokers.kafka().bootstrapServers());
     s.put(SinkConfig.BUILDAPI_URL, buildapi.baseUrl());
     s.put(SinkConfig.BUILDAPI_USER, BUILDAPI_USER);
     s.put(SinkConfig.BUILDAPI_PASSWORD_FILE, passwordFile.toString());
@@ -141,7 +137,7 @@ public final class LocalPipeline implements AutoCloseable {
   /** Everything committed on {@code topic} so far (read_committed), in order. */
   public <V> List<V> read(Topic<String, V> topic) {
     Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers.kafka().bootstrapServers());
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     List<V> out = new ArrayList<>();
     try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(p, topic.keySerde().deserializer(),
@@ -172,7 +168,7 @@ public final class LocalPipeline implements AutoCloseable {
   }
 
   public EmbeddedKafka kafka() {
-    return kafka;
+    return brokers.kafka();
   }
 
   public BuildapiSimulator buildapi() {
