@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -300,6 +301,29 @@ public final class Bench {
     }
   }
 
+  /**
+   * Sends {@code record}; a failure is kept in {@code failed} (the first one), for {@link #checkSent} after the
+   * flush. A message lost unnoticed would make the bench measure a smaller load than it reports.
+   */
+  // The callback receives the outcome; the Future would only repeat it.
+  @SuppressWarnings("FutureReturnValueIgnored")
+  private static void send(KafkaProducer<String, byte[]> producer, ProducerRecord<String, byte[]> record,
+      AtomicReference<Exception> failed) {
+    producer.send(record, (metadata, error) -> {
+      if (error != null) {
+        failed.compareAndSet(null, error);
+      }
+    });
+  }
+
+  /** After a flush: fails when any {@link #send} failed. */
+  private static void checkSent(AtomicReference<Exception> failed) {
+    Exception e = failed.get();
+    if (e != null) {
+      throw new IllegalStateException("writing the load to " + PULSE_RAW + " failed: " + e, e);
+    }
+  }
+
   private static KafkaProducer<String, byte[]> producer(String bootstrap, int lingerMs) {
     // The bridge's producer settings: idempotent, acks=all, zstd.
     return new KafkaProducer<>(Map.of(
@@ -326,13 +350,15 @@ public final class Bench {
     long start = System.nanoTime();
     try (KafkaProducer<String, byte[]> producer = producer(bootstrap, 20);
         BufferedReader in = Files.newBufferedReader(feed, StandardCharsets.UTF_8)) {
+      AtomicReference<Exception> failed = new AtomicReference<>();
       for (PulseLoad.Event e : load.events()) {
         byte[] body = in.readLine().getBytes(StandardCharsets.UTF_8);
         String routingKey = load.routingKey(e);
-        producer.send(new ProducerRecord<>(PULSE_RAW, null, e.sentMillis(),
-            PulseEnvelope.read(body).recordKey(routingKey), record(routingKey, body, e.sentMillis())));
+        send(producer, new ProducerRecord<>(PULSE_RAW, null, e.sentMillis(),
+            PulseEnvelope.read(body).recordKey(routingKey), record(routingKey, body, e.sentMillis())), failed);
       }
       producer.flush();
+      checkSent(failed);
     }
     log.printf("preload: %d messages into %s in %.1f s%n", load.size(), PULSE_RAW, (System.nanoTime() - start) / 1e9);
   }
@@ -557,6 +583,7 @@ public final class Bench {
         return processor.ready();
       });
       int next = 0;
+      AtomicReference<Exception> failed = new AtomicReference<>();
       for (int rate : options.rates()) {
         long measureFrom = System.currentTimeMillis() + options.warmupSeconds() * 1000L;
         int count = rate * (options.warmupSeconds() + options.latencySeconds());
@@ -571,10 +598,11 @@ public final class Bench {
           long now = System.currentTimeMillis();
           byte[] body = load.render(e, Instant.ofEpochMilli(now)).getBytes(StandardCharsets.UTF_8);
           String routingKey = load.routingKey(e);
-          producer.send(new ProducerRecord<>(PULSE_RAW, null, now, PulseEnvelope.read(body).recordKey(routingKey),
-              record(routingKey, body, now)));
+          send(producer, new ProducerRecord<>(PULSE_RAW, null, now, PulseEnvelope.read(body).recordKey(routingKey),
+              record(routingKey, body, now)), failed);
         }
         producer.flush();
+        checkSent(failed);
         double achieved = count / ((System.nanoTime() - start) / 1e9);
         long measureTo = System.currentTimeMillis();
         // Drained: no new decision for 3 s (a decision takes well under a second at these rates).

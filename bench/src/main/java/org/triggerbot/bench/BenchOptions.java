@@ -67,7 +67,7 @@ record BenchOptions(boolean quick, int pushes, int jobs, List<Integer> rates, in
           case "--jobs" -> jobs = positive(a, Integer.parseInt(v));
           case "--rates" -> {
             List<Integer> r = new ArrayList<>();
-            for (String s : v.split(",")) {
+            for (String s : v.split(",", -1)) { // "100,,200" is an error, not 100 and 200
               r.add(positive(a, Integer.parseInt(s.trim())));
             }
             rates = List.copyOf(r);

@@ -98,9 +98,13 @@ final class DecisionWatch implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     running.set(false);
     consumer.wakeup();
-    thread.join(30_000);
+    try {
+      thread.join(30_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // the caller sees the flag; the watch thread stops on its own
+    }
   }
 }

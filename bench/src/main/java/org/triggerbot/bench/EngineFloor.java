@@ -81,6 +81,9 @@ public final class EngineFloor {
    * metadata only): everything else Kafka Streams' defaults, as the processor's are, notably the commit interval
    * (100 ms under exactly_once_v2), one stream thread and the same producer and consumer settings.
    */
+  // processing.exception.handler.global.enabled is deprecated from its first release (4.3) and goes in 5.0, where
+  // its true becomes the default; set here only to silence the warning Kafka Streams logs without it.
+  @SuppressWarnings("deprecation")
   static Properties properties(String bootstrap, String appId, Path stateDir) {
     Properties p = new Properties();
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);

@@ -99,7 +99,7 @@ final class ProcessorProcess implements AutoCloseable {
   double metricSum(String name, String labelFilter) throws IOException, InterruptedException {
     String text = get("/metrics").body();
     double sum = 0;
-    for (String line : text.split("\n")) {
+    for (String line : text.split("\n", -1)) {
       if (line.startsWith(name + "{") && line.contains(labelFilter)) {
         sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
       }
@@ -121,7 +121,7 @@ final class ProcessorProcess implements AutoCloseable {
     try {
       String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
       // Fields after the command (which is in parentheses and may hold spaces): state is the 3rd, utime the 14th.
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ", -1);
       long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
       return ticks * 1000 / CLOCK_TICKS_PER_SECOND;
     } catch (IOException | RuntimeException e) {

@@ -17,7 +17,6 @@ import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
-import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.types.Password;
 import org.triggerbot.common.AdminServer;
@@ -59,40 +58,40 @@ public final class BridgeConfig extends AbstractConfig {
   public static final int DEFAULT_ADMIN_PORT = 9402;
 
   public static final ConfigDef DEFINITION = AdminServer.define(new ConfigDef(), DEFAULT_ADMIN_PORT)
-      .define(AMQP_URI, Type.PASSWORD, "", Importance.HIGH,
+      .define(AMQP_URI, ConfigDef.Type.PASSWORD, "", Importance.HIGH,
           "The whole AMQP address, amqp[s]://user:password@host:port/vhost (vhost percent-encoded). When set, it "
               + "replaces amqp.host, amqp.port, amqp.vhost, amqp.user, amqp.password and amqp.tls. Secret.")
-      .define(AMQP_HOST, Type.STRING, "localhost", Importance.HIGH, "Pulse (RabbitMQ) host.")
-      .define(AMQP_PORT, Type.INT, -1, Range.between(-1, 65535), Importance.HIGH,
+      .define(AMQP_HOST, ConfigDef.Type.STRING, "localhost", Importance.HIGH, "Pulse (RabbitMQ) host.")
+      .define(AMQP_PORT, ConfigDef.Type.INT, -1, Range.between(-1, 65535), Importance.HIGH,
           "Pulse port; -1 means 5672, or 5671 with amqp.tls=true.")
-      .define(AMQP_VHOST, Type.STRING, "/", Importance.MEDIUM, "Virtual host.")
-      .define(AMQP_USER, Type.STRING, "guest", Importance.HIGH,
+      .define(AMQP_VHOST, ConfigDef.Type.STRING, "/", Importance.MEDIUM, "Virtual host.")
+      .define(AMQP_USER, ConfigDef.Type.STRING, "guest", Importance.HIGH,
           "Pulse user; also names the queue (queue/<user>/<pulse.queue>).")
-      .define(AMQP_PASSWORD, Type.PASSWORD, "guest", Importance.HIGH,
+      .define(AMQP_PASSWORD, ConfigDef.Type.PASSWORD, "guest", Importance.HIGH,
           "Pulse password (secret). Prefer amqp.password.file or the TRIGGERBOT_AMQP_PASSWORD environment variable.")
-      .define(AMQP_PASSWORD_FILE, Type.STRING, "", Importance.MEDIUM,
+      .define(AMQP_PASSWORD_FILE, ConfigDef.Type.STRING, "", Importance.MEDIUM,
           "File whose content (trimmed) is the password; overrides amqp.password. For container secrets.")
-      .define(AMQP_TLS, Type.BOOLEAN, false, Importance.HIGH,
+      .define(AMQP_TLS, ConfigDef.Type.BOOLEAN, false, Importance.HIGH,
           "amqps: TLS with the JVM's trust store and host name verification.")
-      .define(AMQP_HEARTBEAT_SECONDS, Type.INT, 30, Range.between(0, 3600), Importance.LOW,
+      .define(AMQP_HEARTBEAT_SECONDS, ConfigDef.Type.INT, 30, Range.between(0, 3600), Importance.LOW,
           "Requested AMQP heartbeat; dead connections are noticed after about twice this.")
-      .define(AMQP_CONNECTION_NAME, Type.STRING, "triggerbot-bridge", Importance.LOW,
+      .define(AMQP_CONNECTION_NAME, ConfigDef.Type.STRING, "triggerbot-bridge", Importance.LOW,
           "Client-provided connection name, shown in the broker's management UI.")
-      .define(AMQP_PREFETCH, Type.INT, 200, Range.between(1, 10_000), Importance.MEDIUM,
+      .define(AMQP_PREFETCH, ConfigDef.Type.INT, 200, Range.between(1, 10_000), Importance.MEDIUM,
           "Most unacknowledged deliveries at once (basic.qos). Bounds memory and the redelivery after a crash.")
-      .define(AMQP_RECOVERY_INTERVAL_MS, Type.LONG, 5_000L, Range.atLeast(100), Importance.LOW,
+      .define(AMQP_RECOVERY_INTERVAL_MS, ConfigDef.Type.LONG, 5_000L, Range.atLeast(100), Importance.LOW,
           "Wait between automatic connection recovery attempts.")
-      .define(AMQP_CONNECT_BACKOFF_MAX_MS, Type.LONG, 30_000L, Range.atLeast(100), Importance.LOW,
+      .define(AMQP_CONNECT_BACKOFF_MAX_MS, ConfigDef.Type.LONG, 30_000L, Range.atLeast(100), Importance.LOW,
           "Longest wait between attempts of the first connection (it doubles from 1 s up to this).")
-      .define(PULSE_QUEUE, Type.STRING, "triggerbot", new ConfigDef.NonEmptyString(), Importance.HIGH,
+      .define(PULSE_QUEUE, ConfigDef.Type.STRING, "triggerbot", new ConfigDef.NonEmptyString(), Importance.HIGH,
           "Queue name; the queue is queue/<amqp.user>/<pulse.queue>, durable, not auto-deleted.")
-      .define(PULSE_BINDINGS, Type.STRING, "exchange/build/:build.#.started,build.#.finished", Importance.HIGH,
+      .define(PULSE_BINDINGS, ConfigDef.Type.STRING, "exchange/build/:build.#.started,build.#.finished", Importance.HIGH,
           "What to bind the queue to: exchange:pattern[,pattern...][;exchange:pattern...]. Exchanges must exist "
               + "(they are declared passively).")
-      .define(PULSE_HARD_MAX_BYTES, Type.INT, 4 * 1024 * 1024, Range.between(1024, 64 * 1024 * 1024), Importance.LOW,
+      .define(PULSE_HARD_MAX_BYTES, ConfigDef.Type.INT, 4 * 1024 * 1024, Range.between(1024, 64 * 1024 * 1024), Importance.LOW,
           "Bodies larger than this go to pulse.rejected (first 64 KiB kept) instead of pulse.raw. Smaller "
               + "oversized or non-JSON bodies are copied as they are; the processor rejects them.")
-      .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+      .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
           Importance.HIGH, "Kafka bootstrap servers.");
 
   /** One exchange and the routing-key patterns bound from it. */
@@ -122,7 +121,7 @@ public final class BridgeConfig extends AbstractConfig {
 
   public List<Binding> bindings() {
     List<Binding> out = new ArrayList<>();
-    for (String part : getString(PULSE_BINDINGS).split(";")) {
+    for (String part : getString(PULSE_BINDINGS).split(";", -1)) {
       if (part.isBlank()) {
         continue;
       }
@@ -237,5 +236,11 @@ public final class BridgeConfig extends AbstractConfig {
     Map<String, List<String>> m = new LinkedHashMap<>();
     bindings().forEach(b -> m.put(b.exchange(), b.patterns()));
     return m;
+  }
+
+  /** Every key with its value; secrets as {@code [hidden]}. */
+  @Override
+  public String toString() {
+    return ConfigSources.describe(this);
   }
 }

@@ -104,6 +104,8 @@ public final class PublishCommand {
   }
 
   /** Publishes every line with a routing key; returns how many the broker confirmed. */
+  // The AMQP client's BasicProperties takes its timestamp as a java.util.Date.
+  @SuppressWarnings("JavaUtilDate")
   public static long publish(BridgeConfig config, String exchange, boolean declare, BufferedReader in, PrintStream err)
       throws IOException, TimeoutException, InterruptedException {
     try (Connection connection = config.connectionFactory().newConnection("triggerbot-publish");

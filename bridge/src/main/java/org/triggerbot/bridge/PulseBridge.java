@@ -83,6 +83,8 @@ public final class PulseBridge implements AutoCloseable {
 
   private sealed interface Event {}
 
+  // A carrier from the AMQP thread to the bridge loop, never compared or hashed: the array is fine.
+  @SuppressWarnings("ArrayRecordComponent")
   private record Delivered(long tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) implements Event {}
 
   private record Completed(long tag, String routingKey, Exception error) implements Event {}
@@ -391,6 +393,8 @@ public final class PulseBridge implements AutoCloseable {
     }
   }
 
+  // The callback receives every send's outcome (answer, then Completed); the Future would only repeat it.
+  @SuppressWarnings("FutureReturnValueIgnored")
   private void send(Delivered d) {
     delivered.incrementAndGet();
     inFlight++;
@@ -443,6 +447,8 @@ public final class PulseBridge implements AutoCloseable {
   }
 
   /** _meta.sent, else the AMQP timestamp, else when we received it: stream time is event time downstream. */
+  // The AMQP client's BasicProperties carries its timestamp as a java.util.Date.
+  @SuppressWarnings("JavaUtilDate")
   private static long eventTime(PulseEnvelope envelope, Delivered d, long receivedAt) {
     Long sent = envelope.sent();
     if (sent != null) {

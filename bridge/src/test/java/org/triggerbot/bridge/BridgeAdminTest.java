@@ -265,7 +265,7 @@ class BridgeAdminTest {
   private static double value(String exposition, String name) {
     double sum = 0;
     boolean found = false;
-    for (String line : exposition.split("\n")) {
+    for (String line : exposition.split("\n", -1)) {
       if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
         sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         found = true;

@@ -337,6 +337,7 @@ class BridgeIntegrationTest {
     BridgeConfig config = BridgeConfig.of(values);
     assertFalse(config.describeBroker().contains(secret));
     assertFalse(config.toString().contains(secret), "the config prints the password as [hidden]");
+    assertTrue(config.toString().contains(BridgeConfig.AMQP_PASSWORD + "=[hidden]"), config.toString());
 
     PrintStream originalErr = System.err;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();

@@ -413,6 +413,8 @@ public final class BuildapiSimulator implements AutoCloseable {
     // --- serving -----------------------------------------------------------------------------
 
     /** A response to write. */
+    // A response on its way to the client, never compared or hashed: identity equality on the body is never used.
+    @SuppressWarnings("ArrayRecordComponent")
     private record Response(int status, String contentType, byte[] body, Map<String, String> headers) {
         static Response json(int status, byte[] body) {
             return new Response(status, JSON_TYPE, body, Map.of());

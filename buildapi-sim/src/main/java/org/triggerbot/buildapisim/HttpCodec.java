@@ -83,7 +83,7 @@ final class HttpCodec {
             return Map.of();
         }
         Map<String, String> fields = new LinkedHashMap<>();
-        for (String pair : encoded.split("&")) {
+        for (String pair : encoded.split("&", -1)) {
             if (pair.isEmpty()) {
                 continue;
             }

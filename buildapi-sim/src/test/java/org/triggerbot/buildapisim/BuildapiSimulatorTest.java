@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -151,7 +152,7 @@ class BuildapiSimulatorTest {
         sim.addBuild("try", "0123456789ab", "short-stored", 0);
 
         assertEquals(1, client.revisionItems("try", SHORT_REV).size(), "short request, full stored");
-        assertEquals(1, client.revisionItems("try", SHORT_REV.toUpperCase()).size(), "case ignored");
+        assertEquals(1, client.revisionItems("try", SHORT_REV.toUpperCase(Locale.ROOT)).size(), "case ignored");
         assertEquals(1, client.revisionItems("try", "0123456789ab" + "cdef0123456789abcdef0123456789").size(),
                 "full request, short stored");
         assertEquals(404, client.getRevision("try", "146071751b1f").statusCode());

@@ -37,7 +37,6 @@ import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
-import org.apache.kafka.common.config.ConfigDef.Type;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -178,6 +177,8 @@ public final class AdminServer implements AutoCloseable {
    * @param headers more response headers (e.g. {@code Retry-After}); {@code Content-Type} and
    *     {@code Cache-Control} are the server's
    */
+  // A response on its way to the client, never compared or hashed: identity equality on the body is never used.
+  @SuppressWarnings("ArrayRecordComponent")
   public record Response(int status, String contentType, byte[] body, Map<String, String> headers) {
     public Response {
       if (status < 100 || status > 599) {
@@ -238,7 +239,7 @@ public final class AdminServer implements AutoCloseable {
     routes.forEach((pattern, route) -> {
       Objects.requireNonNull(route, "route of " + pattern);
       int star = pattern == null ? -1 : pattern.indexOf('*');
-      if (pattern == null || !pattern.startsWith("/") || star >= 0 && star != pattern.length() - 1) {
+      if (pattern == null || !pattern.startsWith("/") || (star >= 0 && star != pattern.length() - 1)) {
         throw new IllegalArgumentException("a route pattern is /exact/path or /prefix/* (one * at the end), was "
             + pattern);
       }
@@ -261,11 +262,11 @@ public final class AdminServer implements AutoCloseable {
    */
   public static ConfigDef define(ConfigDef def, int defaultPort) {
     return def
-        .define(PORT, Type.INT, defaultPort, Range.between(DISABLED, 65535), Importance.MEDIUM,
+        .define(PORT, ConfigDef.Type.INT, defaultPort, Range.between(DISABLED, 65535), Importance.MEDIUM,
             "Port of the admin HTTP server: GET /health/live, /health/ready (200 when ready, else 503), "
                 + "/metrics (Prometheus text format) and the service's own pages, if any. 0 picks a free port; "
                 + "-1 turns the admin server off.")
-        .define(BIND, Type.STRING, DEFAULT_BIND, new ConfigDef.NonEmptyString(), Importance.LOW,
+        .define(BIND, ConfigDef.Type.STRING, DEFAULT_BIND, new ConfigDef.NonEmptyString(), Importance.LOW,
             "Address the admin port listens on: 0.0.0.0 (every interface, for containers) or e.g. 127.0.0.1.");
   }
 

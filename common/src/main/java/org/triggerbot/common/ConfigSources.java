@@ -10,7 +10,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
+import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 
@@ -32,6 +34,14 @@ public final class ConfigSources {
   public static final Set<String> LAUNCHER_VARIABLES = Set.of("TRIGGERBOT_JAVA_OPTS");
 
   private ConfigSources() {}
+
+  /**
+   * A parsed configuration as text, for logs and error messages: every key with its value, sorted by key. Secrets
+   * (keys of type {@code PASSWORD}) print as {@code [hidden]}, as Kafka's {@code Password} does.
+   */
+  public static String describe(AbstractConfig config) {
+    return config.getClass().getSimpleName() + new TreeMap<>(config.values());
+  }
 
   /**
    * A secret: the content (trimmed) of {@code file} when that is set, else {@code inline}. An unreadable file is

@@ -59,6 +59,9 @@ public final class ServiceArgs {
   }
 
   /**
+   * Reads a service's command line: {@code --help}, the optional configuration file and the overrides; prints
+   * help or the reason for a refusal itself, so the caller only runs the service or exits with the code.
+   *
    * @param service the command name, for messages
    * @param about one paragraph of help: what the service does and which pass-through prefixes it takes
    * @param load reads and validates the configuration from the file (null when none was given)

@@ -54,7 +54,8 @@ class Rfc3339Test {
     for (String v : valid) {
       assertEquals(reference(v), PulseEnvelope.rfc3339Millis(v), v);
       for (int i = 0; i <= v.length(); i++) {
-        for (char c : alphabet.toCharArray()) {
+        for (int k = 0; k < alphabet.length(); k++) {
+          char c = alphabet.charAt(k);
           String replaced = i < v.length() ? v.substring(0, i) + c + v.substring(i + 1) : v + c;
           String inserted = v.substring(0, i) + c + v.substring(i);
           String deleted = i < v.length() ? v.substring(0, i) + v.substring(i + 1) : v.substring(0, i - 1);

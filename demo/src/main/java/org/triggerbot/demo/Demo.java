@@ -78,11 +78,13 @@ public final class Demo {
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
         case "--help", "-h" -> {
-          out.println("usage: triggerbot demo [--input FILE.jsonl] [--set key=value]... [--serve|--no-serve]\n"
-              + "Runs Kafka, an AMQP broker, the buildapi simulator, bridge, processor and sink in one JVM, publishes a\n"
-              + "Pulse feed and prints what triggerbot decides, what buildapi receives and each push's verdict.\n"
-              + "  --serve     afterwards keep the pipeline and its web pages up until Ctrl-C (the default on a terminal)\n"
-              + "  --no-serve  stop once everything arrived (the default when output is not a terminal)");
+          out.print("""
+              usage: triggerbot demo [--input FILE.jsonl] [--set key=value]... [--serve|--no-serve]
+              Runs Kafka, an AMQP broker, the buildapi simulator, bridge, processor and sink in one JVM, publishes a
+              Pulse feed and prints what triggerbot decides, what buildapi receives and each push's verdict.
+                --serve     afterwards keep the pipeline and its web pages up until Ctrl-C (the default on a terminal)
+                --no-serve  stop once everything arrived (the default when output is not a terminal)
+              """);
           return 0;
         }
         case "--serve" -> serve = true;
@@ -143,7 +145,7 @@ public final class Demo {
           .map(v -> pipeline.processorUrl() + "/pushes/" + new PushRef(v.getBranch(), v.getRevision()).path())
           .orElse(pipeline.processorUrl() + "/");
       out.println("push page: " + page);
-      if (serve == null ? System.console() != null : serve) {
+      if (serve == null ? onTerminal() : serve) {
         out.println("serving " + pipeline.processorUrl() + "/ until Ctrl-C");
         // Ctrl-C runs shutdown hooks, not this method's close: stop the services and brokers there.
         Runtime.getRuntime().addShutdownHook(new Thread(pipeline::close, "demo-shutdown"));
@@ -389,6 +391,27 @@ public final class Demo {
       out.printf("summary: %d verdict records (replay expected %d); final verdicts of %d pushes: %s%n", verdicts,
           expected.verdicts(), latest.size(), finals);
       out.printf("summary: done in %.1f s%n", seconds);
+    }
+  }
+
+  /**
+   * Whether standard input and output are a terminal. Until JDK 21 that is {@code System.console() != null}; from
+   * JDK 22 a console exists even when the output is redirected, and {@code Console.isTerminal()} (JDK 22) tells.
+   * This code is built for Java 17 but may run on a newer JVM, so it asks reflectively.
+   */
+  // The null check is the pre-22 answer, and isTerminal is asked where it exists: what the check warns about.
+  @SuppressWarnings("SystemConsoleNull")
+  static boolean onTerminal() {
+    java.io.Console console = System.console();
+    if (console == null) {
+      return false;
+    }
+    try {
+      return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+    } catch (NoSuchMethodException e) {
+      return true; // before JDK 22: a console exists only on a terminal
+    } catch (ReflectiveOperationException e) {
+      return false;
     }
   }
 }

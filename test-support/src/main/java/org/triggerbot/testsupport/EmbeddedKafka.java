@@ -482,7 +482,7 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     private static int[] probeFreePorts() {
         try (ServerSocket broker = new ServerSocket(); ServerSocket controller = new ServerSocket()) {
-            InetAddress loopback = InetAddress.getByName(HOST);
+            InetAddress loopback = InetAddress.getByAddress(new byte[] {127, 0, 0, 1}); // HOST, not looked up
             broker.setReuseAddress(true);
             controller.setReuseAddress(true);
             broker.bind(new InetSocketAddress(loopback, 0));

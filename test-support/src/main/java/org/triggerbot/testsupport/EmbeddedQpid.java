@@ -443,7 +443,7 @@ public final class EmbeddedQpid implements AmqpBroker {
         // every start; the virtual host node keeps its own file (see writeInitialConfig).
         attributes.put(SystemConfig.TYPE, "Memory");
         attributes.put(SystemConfig.INITIAL_CONFIGURATION_LOCATION, initialConfig.toUri().toString());
-        attributes.put(SystemConfig.STARTUP_LOGGED_TO_SYSTEM_OUT, Boolean.FALSE);
+        attributes.put(SystemConfig.STARTUP_LOGGED_TO_SYSTEM_OUT, false);
         attributes.put(SystemConfig.CONTEXT, context);
 
         StartupListener listener = new StartupListener();

@@ -10,7 +10,6 @@ import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
-import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.ConfigSources;
@@ -46,36 +45,36 @@ public final class SinkConfig extends AbstractConfig {
   public static final int DEFAULT_ADMIN_PORT = 9403;
 
   public static final ConfigDef DEFINITION = AdminServer.define(new ConfigDef(), DEFAULT_ADMIN_PORT)
-      .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+      .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
           Importance.HIGH, "Kafka bootstrap servers.")
-      .define(BUILDAPI_URL, Type.STRING, "http://localhost:8010/self-serve", url(), Importance.HIGH,
+      .define(BUILDAPI_URL, ConfigDef.Type.STRING, "http://localhost:8010/self-serve", url(), Importance.HIGH,
           "Base URL of buildapi self-serve, without a trailing slash.")
-      .define(BUILDAPI_USER, Type.STRING, "", Importance.HIGH, "Basic auth user; empty = no authentication.")
-      .define(BUILDAPI_PASSWORD, Type.PASSWORD, "", Importance.HIGH,
+      .define(BUILDAPI_USER, ConfigDef.Type.STRING, "", Importance.HIGH, "Basic auth user; empty = no authentication.")
+      .define(BUILDAPI_PASSWORD, ConfigDef.Type.PASSWORD, "", Importance.HIGH,
           "Basic auth password (secret). Prefer buildapi.password.file or TRIGGERBOT_BUILDAPI_PASSWORD.")
-      .define(BUILDAPI_PASSWORD_FILE, Type.STRING, "", Importance.MEDIUM,
+      .define(BUILDAPI_PASSWORD_FILE, ConfigDef.Type.STRING, "", Importance.MEDIUM,
           "File whose content (trimmed) is the password; overrides buildapi.password.")
-      .define(BUILDAPI_TIMEOUT, Type.STRING, "PT30S", ConfigSources.duration(), Importance.MEDIUM,
+      .define(BUILDAPI_TIMEOUT, ConfigDef.Type.STRING, "PT30S", ConfigSources.duration(), Importance.MEDIUM,
           "Time limit of one buildapi request (connect and response).")
-      .define(RETRY_DELAY, Type.STRING, "PT90S", ConfigSources.duration(), Importance.MEDIUM,
+      .define(RETRY_DELAY, ConfigDef.Type.STRING, "PT90S", ConfigSources.duration(), Importance.MEDIUM,
           "Wait before looking again when buildapi lists no build_id or request_id for the builder yet "
               + "(new jobs appear about 30 s after they are scheduled).")
-      .define(RETRY_MAX, Type.INT, 5, Range.between(0, 100), Importance.MEDIUM,
+      .define(RETRY_MAX, ConfigDef.Type.INT, 5, Range.between(0, 100), Importance.MEDIUM,
           "Lookups again after the first found no id, before GAVE_UP.")
-      .define(BACKOFF_INITIAL, Type.STRING, "PT5S", ConfigSources.duration(), Importance.LOW,
+      .define(BACKOFF_INITIAL, ConfigDef.Type.STRING, "PT5S", ConfigSources.duration(), Importance.LOW,
           "First wait after a 503, a 5xx, a timeout or a connection failure; doubles each time.")
-      .define(BACKOFF_MAX, Type.STRING, "PT5M", ConfigSources.duration(), Importance.LOW, "Longest such wait.")
-      .define(TRANSIENT_MAX, Type.INT, 20, Range.between(1, 1000), Importance.LOW,
+      .define(BACKOFF_MAX, ConfigDef.Type.STRING, "PT5M", ConfigSources.duration(), Importance.LOW, "Longest such wait.")
+      .define(TRANSIENT_MAX, ConfigDef.Type.INT, 20, Range.between(1, 1000), Importance.LOW,
           "Transient failures in a row before GAVE_UP (with the last error as the reason).")
-      .define(MAX_POSTS_PER_HOUR, Type.INT, 2000, Range.atLeast(0), Importance.HIGH,
+      .define(MAX_POSTS_PER_HOUR, ConfigDef.Type.INT, 2000, Range.atLeast(0), Importance.HIGH,
           "Safety cap on rebuild POSTs per rolling hour (wall clock). Commands over it wait; none is dropped.")
-      .define(DRY_RUN, Type.BOOLEAN, false, Importance.HIGH,
+      .define(DRY_RUN, ConfigDef.Type.BOOLEAN, false, Importance.HIGH,
           "Never call buildapi: every command gets a DRY_RUN result.")
-      .define(JOURNAL_TOPIC, Type.STRING, "trigger.sink-journal", new ConfigDef.NonEmptyString(), Importance.LOW,
+      .define(JOURNAL_TOPIC, ConfigDef.Type.STRING, "trigger.sink-journal", new ConfigDef.NonEmptyString(), Importance.LOW,
           "Compacted topic of the sink's journal (created if missing). One journal per sink deployment.")
-      .define(GROUP_ID, Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+      .define(GROUP_ID, ConfigDef.Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
           "Consumer group of trigger.commands.")
-      .define(TRANSACTIONAL_ID, Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+      .define(TRANSACTIONAL_ID, ConfigDef.Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
           "Kafka transactional id. One sink instance runs per id: a second one fences the first.");
 
   private final Map<String, String> consumerOverrides;
@@ -180,5 +179,11 @@ public final class SinkConfig extends AbstractConfig {
         throw new ConfigException(name, value, "must be an http(s) URL without credentials (use buildapi.user and buildapi.password)");
       }
     };
+  }
+
+  /** Every key with its value; secrets as {@code [hidden]}. */
+  @Override
+  public String toString() {
+    return ConfigSources.describe(this);
   }
 }

@@ -246,6 +246,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
 
   // --- accepting commands ------------------------------------------------------------------------------------
 
+  // The sends are transactional: commitTransaction fails if any of them failed, so their Futures add nothing.
+  @SuppressWarnings("FutureReturnValueIgnored")
   private void accept(KafkaProducer<String, byte[]> producer, KafkaConsumer<String, byte[]> consumer,
                       ConsumerRecords<String, byte[]> records) {
     long now = System.currentTimeMillis();
@@ -342,6 +344,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   }
 
   /** Commits {@code writes} in one transaction and empties the list. */
+  // commitTransaction fails if any send failed, so the sends' Futures add nothing.
+  @SuppressWarnings("FutureReturnValueIgnored")
   private void commit(KafkaProducer<String, byte[]> producer, List<ProducerRecord<String, byte[]>> writes) {
     producer.beginTransaction();
     writes.forEach(producer::send);

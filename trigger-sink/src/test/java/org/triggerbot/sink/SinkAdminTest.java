@@ -133,7 +133,7 @@ class SinkAdminTest {
   private static double value(String exposition, String name, String labels) {
     double sum = 0;
     boolean found = false;
-    for (String line : exposition.split("\n")) {
+    for (String line : exposition.split("\n", -1)) {
       if ((line.startsWith(name + "{") || line.startsWith(name + " ")) && line.contains(labels)) {
         sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         found = true;

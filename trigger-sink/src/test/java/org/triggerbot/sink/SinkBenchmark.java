@@ -2,15 +2,19 @@ package org.triggerbot.sink;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.buildapisim.SimulatorOptions;
@@ -38,17 +42,21 @@ public final class SinkBenchmark {
       kafka.createTopic(Topics.TRIGGER_RESULTS.name(), 1);
       Properties p = new Properties();
       p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
       try (KafkaProducer<String, TriggerCommand> producer = new KafkaProducer<>(p,
           Topics.TRIGGER_COMMANDS.keySerde().serializer(), Topics.TRIGGER_COMMANDS.valueSerde().serializer())) {
         for (int i = 0; i < n; i++) {
           String revision = String.format("%012x", 0xabc000000L + i / 130);
           String builder = "Ubuntu VM 12.04 try opt test suite-" + (i % 130);
           sim.addBuild("try", revision, builder, 2);
-          producer.send(new ProducerRecord<>(Topics.TRIGGER_COMMANDS.name(), "try/" + revision + "/" + builder,
+          sent.add(producer.send(new ProducerRecord<>(Topics.TRIGGER_COMMANDS.name(), "try/" + revision + "/" + builder,
               TriggerCommand.newBuilder().setCommandId(UUID.randomUUID().toString()).setBranch("try")
                   .setRevision(revision).setBuilder(builder).setCount(1).setReason(DecisionReason.TRIGGER_FAILURE)
-                  .setRequestedAt(Instant.now()).build()));
+                  .setRequestedAt(Instant.now()).build())));
         }
+      }
+      for (Future<RecordMetadata> f : sent) {
+        f.get(); // the producer's close flushed them; throws if a command was not written
       }
       Map<String, String> values = new HashMap<>();
       values.put(SinkConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());

@@ -43,7 +43,9 @@ class SinkConfigTest {
     ConfigException e = assertThrows(ConfigException.class,
         () -> config(SinkConfig.BUILDAPI_URL + "=https://user:pw@buildapi.example/self-serve"));
     assertTrue(e.getMessage().contains(SinkConfig.BUILDAPI_URL), e.getMessage());
-    assertFalse(config(SinkConfig.BUILDAPI_PASSWORD + "=hunter2").toString().contains("hunter2"));
+    String described = config(SinkConfig.BUILDAPI_PASSWORD + "=hunter2").toString();
+    assertFalse(described.contains("hunter2"), described);
+    assertTrue(described.contains(SinkConfig.BUILDAPI_PASSWORD + "=[hidden]"), described);
     assertEquals("http://h/self-serve", config(SinkConfig.BUILDAPI_URL + "=http://h/self-serve/").buildapiUrl());
   }
 

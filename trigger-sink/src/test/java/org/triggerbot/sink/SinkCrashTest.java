@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -24,14 +25,15 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.buildapisim.BuildapiSimulator.RecordedRequest;
 import org.triggerbot.buildapisim.BuildapiSimulator.ResponseHold;
+import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.buildapisim.SimulatorOptions;
 import org.triggerbot.common.AdminServer;
 import org.triggerbot.schemas.DecisionReason;
@@ -252,6 +254,7 @@ class SinkCrashTest {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     List<String> ids = new ArrayList<>();
+    List<Future<RecordMetadata>> sent = new ArrayList<>();
     try (KafkaProducer<String, TriggerCommand> producer = new KafkaProducer<>(p,
         Topics.TRIGGER_COMMANDS.keySerde().serializer(), Topics.TRIGGER_COMMANDS.valueSerde().serializer())) {
       for (int i = from; i < from + n; i++) {
@@ -263,10 +266,14 @@ class SinkCrashTest {
             .setReason(DecisionReason.TRIGGER_FAILURE).setRequestedAt(Instant.now())
             .build();
         byBuild.put(sim.addBuild(BRANCH, revision, builder, 2), c);
-        producer.send(new ProducerRecord<>(Topics.TRIGGER_COMMANDS.name(), BRANCH + "/" + revision + "/" + builder, c));
+        sent.add(producer.send(
+            new ProducerRecord<>(Topics.TRIGGER_COMMANDS.name(), BRANCH + "/" + revision + "/" + builder, c)));
         ids.add(c.getCommandId());
       }
       producer.flush();
+      for (Future<RecordMetadata> f : sent) {
+        f.get(); // done after the flush; throws if a command was not written
+      }
     }
     return ids;
   }

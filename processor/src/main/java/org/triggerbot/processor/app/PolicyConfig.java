@@ -16,7 +16,6 @@ import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
-import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 import org.triggerbot.common.ConfigSources;
 import org.triggerbot.processor.policy.PolicySettings;
@@ -58,43 +57,43 @@ public final class PolicyConfig extends AbstractConfig {
   /** Adds the policy keys to {@code def} (the processor's service configuration includes them). */
   public static ConfigDef define(ConfigDef def) {
     return def
-        .define(BRANCHES, Type.STRING, "try", nonEmptyList(), Importance.HIGH,
+        .define(BRANCHES, ConfigDef.Type.STRING, "try", nonEmptyList(), Importance.HIGH,
             "Comma-separated branches whose jobs are considered. Messages of other branches are dropped (counted, not rejected).")
-        .define(REQUIRE_TRY_SYNTAX, Type.STRING, "true", BOOLEAN, Importance.MEDIUM,
+        .define(REQUIRE_TRY_SYNTAX, ConfigDef.Type.STRING, "true", BOOLEAN, Importance.MEDIUM,
             "A push needs a 'try: ' line in its commit comments to get any trigger.")
-        .define(RETRY_COUNT, Type.INT, 1, Range.between(1, 1000), Importance.HIGH,
+        .define(RETRY_COUNT, ConfigDef.Type.INT, 1, Range.between(1, 1000), Importance.HIGH,
             "Jobs triggered per failure retrigger.")
-        .define(REQUESTED_LIMIT, Type.INT, 20, Range.between(0, 1000), Importance.MEDIUM,
+        .define(REQUESTED_LIMIT, ConfigDef.Type.INT, 20, Range.between(0, 1000), Importance.MEDIUM,
             "Cap for --rebuild and --rebuild-talos values.")
-        .define(BUDGET_FLOOR, Type.INT, 5, Range.atLeast(0), Importance.HIGH,
+        .define(BUDGET_FLOOR, ConfigDef.Type.INT, 5, Range.atLeast(0), Importance.HIGH,
             "Builders that may always be failure-retriggered on a push.")
-        .define(BUDGET_RATIO, Type.STRING, "0.03", decimal(), Importance.HIGH,
+        .define(BUDGET_RATIO, ConfigDef.Type.STRING, "0.03", decimal(), Importance.HIGH,
             "Beyond the floor, failure-retriggered builders allowed up to this share of the builders seen on the push (decimal, >= 0).")
-        .define(GLOBAL_MAX_FAILURE, Type.LONG, 500L, Range.atLeast(0), Importance.HIGH,
+        .define(GLOBAL_MAX_FAILURE, ConfigDef.Type.LONG, 500L, Range.atLeast(0), Importance.HIGH,
             "Failure-retrigger jobs allowed per rolling hour of event time, all pushes together.")
-        .define(GLOBAL_MAX_REQUESTED, Type.LONG, 10_000L, Range.atLeast(0), Importance.HIGH,
+        .define(GLOBAL_MAX_REQUESTED, ConfigDef.Type.LONG, 10_000L, Range.atLeast(0), Importance.HIGH,
             "Requested (--rebuild) jobs allowed per rolling hour of event time, all pushes together.")
-        .define(TRIGGERING_ENABLED, Type.STRING, "true", BOOLEAN, Importance.HIGH,
+        .define(TRIGGERING_ENABLED, ConfigDef.Type.STRING, "true", BOOLEAN, Importance.HIGH,
             "Kill switch: false refuses every would-be trigger (SKIP_DISABLED) without stopping the pipeline.")
-        .define(DRY_RUN, Type.STRING, "false", BOOLEAN, Importance.HIGH,
+        .define(DRY_RUN, ConfigDef.Type.STRING, "false", BOOLEAN, Importance.HIGH,
             "Decide and record (DRY_RUN), never emit a command.")
-        .define(TRIGGER_USERS, Type.STRING, "", Importance.MEDIUM,
+        .define(TRIGGER_USERS, ConfigDef.Type.STRING, "", Importance.MEDIUM,
             "Comma-separated pushers for whom triggers are real; others get DRY_RUN. Empty = everyone.")
-        .define(IGNORE_USERS, Type.STRING, "", Importance.MEDIUM,
+        .define(IGNORE_USERS, ConfigDef.Type.STRING, "", Importance.MEDIUM,
             "Comma-separated pushers whose pushes are skipped (SKIP_IGNORED_USER).")
-        .define(BUILDERS_DENY, Type.STRING, "", regexList(), Importance.MEDIUM,
+        .define(BUILDERS_DENY, ConfigDef.Type.STRING, "", regexList(), Importance.MEDIUM,
             "Comma-separated regexes; a builder name in which one is found is never triggered.")
-        .define(BUILDERS_HIDDEN, Type.STRING, "", Importance.MEDIUM,
+        .define(BUILDERS_HIDDEN, ConfigDef.Type.STRING, "", Importance.MEDIUM,
             "Comma-separated builder names treated as hidden (never triggered).")
-        .define(PUSH_TTL, Type.STRING, "P14D", ConfigSources.duration(), Importance.MEDIUM,
+        .define(PUSH_TTL, ConfigDef.Type.STRING, "P14D", ConfigSources.duration(), Importance.MEDIUM,
             "A push not seen for this long (event time) is forgotten; java.time.Duration syntax.")
-        .define(PULSE_MAX_BYTES, Type.LONG, 1_048_576L, Range.atLeast(1), Importance.LOW,
+        .define(PULSE_MAX_BYTES, ConfigDef.Type.LONG, 1_048_576L, Range.atLeast(1), Importance.LOW,
             "Pulse bodies larger than this many bytes are rejected.")
-        .define(CONFIRM_PASSES, Type.INT, 1, Range.atLeast(1), Importance.HIGH,
+        .define(CONFIRM_PASSES, ConfigDef.Type.INT, 1, Range.atLeast(1), Importance.HIGH,
             "Passed runs (and at least as many as failed runs) that make a failing builder INTERMITTENT (SPEC 4.1).")
-        .define(CONFIRM_FAILURES, Type.INT, 3, Range.atLeast(1), Importance.HIGH,
+        .define(CONFIRM_FAILURES, ConfigDef.Type.INT, 3, Range.atLeast(1), Importance.HIGH,
             "Failed runs that make a builder CONSISTENT_FAILURE when it is not INTERMITTENT (SPEC 4.1).")
-        .define(CONFIRM_MAX_RETRIGGERS, Type.INT, 3, Range.atLeast(1), Importance.HIGH,
+        .define(CONFIRM_MAX_RETRIGGERS, ConfigDef.Type.INT, 3, Range.atLeast(1), Importance.HIGH,
             "Counted failure-retrigger decisions per builder: the first (rule 4) plus confirmations (rule 4b). "
                 + "1 turns confirmation retriggers off; with confirm.failures=2 that is trigger-bot 2015's policy.");
   }

@@ -9,7 +9,6 @@ import java.util.Properties;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
-import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.triggerbot.common.AdminServer;
@@ -53,21 +52,21 @@ public final class ProcessorConfig extends AbstractConfig {
 
   public static final ConfigDef DEFINITION =
       AdminServer.define(PolicyConfig.define(new ConfigDef()), DEFAULT_ADMIN_PORT)
-      .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+      .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
           Importance.HIGH, "Kafka bootstrap servers, host:port[,host:port].")
-      .define(APPLICATION_ID, Type.STRING, "triggerbot-processor", new ConfigDef.NonEmptyString(), Importance.HIGH,
+      .define(APPLICATION_ID, ConfigDef.Type.STRING, "triggerbot-processor", new ConfigDef.NonEmptyString(), Importance.HIGH,
           "Kafka Streams application id: the consumer group and the prefix of internal topics. Instances with the same id share the work.")
-      .define(STATE_DIR, Type.STRING, Path.of(System.getProperty("java.io.tmpdir"), "triggerbot-processor").toString(),
+      .define(STATE_DIR, ConfigDef.Type.STRING, Path.of(System.getProperty("java.io.tmpdir"), "triggerbot-processor").toString(),
           Importance.HIGH, "Directory of the local state stores, a cache of their changelogs. On a volume, a restart after a clean stop "
           + "reuses it; after a crash under exactly_once_v2 Kafka Streams rebuilds it from the changelogs.")
-      .define(PROCESSING_GUARANTEE, Type.STRING, StreamsConfig.EXACTLY_ONCE_V2,
+      .define(PROCESSING_GUARANTEE, ConfigDef.Type.STRING, StreamsConfig.EXACTLY_ONCE_V2,
           ConfigDef.ValidString.in(StreamsConfig.EXACTLY_ONCE_V2, StreamsConfig.AT_LEAST_ONCE), Importance.HIGH,
           "exactly_once_v2 (default: no decision lost or duplicated across crashes) or at_least_once.")
-      .define(REPLICATION_FACTOR, Type.INT, -1, ConfigDef.Range.atLeast(-1), Importance.MEDIUM,
+      .define(REPLICATION_FACTOR, ConfigDef.Type.INT, -1, ConfigDef.Range.atLeast(-1), Importance.MEDIUM,
           "Replication factor of internal topics; -1 uses the broker's default.")
-      .define(NUM_STREAM_THREADS, Type.INT, 1, ConfigDef.Range.between(1, 64), Importance.LOW,
+      .define(NUM_STREAM_THREADS, ConfigDef.Type.INT, 1, ConfigDef.Range.between(1, 64), Importance.LOW,
           "Stream threads in this instance.")
-      .define(ADMIN_ADVERTISED_HOST, Type.STRING, "", new AdvertisedHost(), Importance.MEDIUM,
+      .define(ADMIN_ADVERTISED_HOST, ConfigDef.Type.STRING, "", new AdvertisedHost(), Importance.MEDIUM,
           "Host name or address by which the other processor instances reach this one's admin port (admin.port, "
           + "on an address admin.bind listens on): the host of Kafka Streams' application.server, to which push "
           + "queries (GET /api/pushes/...) are forwarded when another instance owns the push. Empty: this "
@@ -107,7 +106,11 @@ public final class ProcessorConfig extends AbstractConfig {
     return PolicyConfig.parse(policyValues);
   }
 
-  /** @param partitions partitions of {@code pulse.raw} (asked of the broker at start) */
+  /**
+   * The topology's settings for this configuration.
+   *
+   * @param partitions partitions of {@code pulse.raw} (asked of the broker at start)
+   */
   public TopologySettings topologySettings(int partitions) {
     return new TopologySettings(policy(), partitions, true);
   }
@@ -154,8 +157,7 @@ public final class ProcessorConfig extends AbstractConfig {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, getInt(REPLICATION_FACTOR));
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, getInt(NUM_STREAM_THREADS));
     p.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);
-    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, RejectOnProcessingError.class);
-    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+    RejectOnProcessingError.install(p);
     p.putAll(passThrough);
     return p;
   }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -168,7 +169,7 @@ public final class PulseParser {
         throw new Invalid(RejectReason.MISSING_FIELD, "payload.build.results is missing on a finished message");
       }
       if (!r.isIntegralNumber() || !r.canConvertToInt()) {
-        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.results is " + r.getNodeType().toString().toLowerCase()
+        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.results is " + r.getNodeType().toString().toLowerCase(Locale.ROOT)
             + " " + abbreviate(r.toString()) + ", not an integer");
       }
       result = r.intValue();

@@ -478,7 +478,11 @@ public final class ReplayEngine {
       public void done(long inputs) {}
     };
 
-    /** @param share the share of the input read, 0 to 1, NaN when unknown */
+    /**
+     * Called as the run reads.
+     *
+     * @param share the share of the input read, 0 to 1, NaN when unknown
+     */
     void update(long inputs, double share);
 
     void done(long inputs);

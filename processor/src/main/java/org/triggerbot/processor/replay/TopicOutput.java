@@ -105,7 +105,7 @@ public final class TopicOutput implements ReplayOutput {
     OWNED.forEach((key, value) -> {
       Object wanted = overrides.get(key);
       boolean same = wanted == null || String.valueOf(wanted).equalsIgnoreCase(String.valueOf(value))
-          || key.equals(ProducerConfig.ACKS_CONFIG) && "-1".equals(String.valueOf(wanted).trim());
+          || (key.equals(ProducerConfig.ACKS_CONFIG) && "-1".equals(String.valueOf(wanted).trim()));
       if (!same) {
         throw new IllegalArgumentException("a replay writes with " + key + "=" + value + ", not " + wanted);
       }
@@ -231,6 +231,8 @@ public final class TopicOutput implements ReplayOutput {
     send(Topics.PUSH_VERDICTS, verdictsTopic, Keys.push(verdict.getBranch(), verdict.getRevision()), verdict);
   }
 
+  // The callback keeps the first failure for throwIfFailed; the Future would only repeat it.
+  @SuppressWarnings("FutureReturnValueIgnored")
   private <V> void send(Topic<String, V> schema, String topic, String key, V value) throws IOException {
     throwIfFailed();
     try {

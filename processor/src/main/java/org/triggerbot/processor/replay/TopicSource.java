@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -88,7 +89,6 @@ public final class TopicSource implements ReplaySource {
   }
 
   private final KafkaConsumer<byte[], byte[]> consumer;
-  private final String topic;
   private final String servers;
   private final List<Part> parts;
   private final long totalRecords;
@@ -96,10 +96,9 @@ public final class TopicSource implements ReplaySource {
   private final Duration stallTimeout;
   private int mostBuffered;
 
-  private TopicSource(KafkaConsumer<byte[], byte[]> consumer, String topic, String servers, List<Part> parts,
+  private TopicSource(KafkaConsumer<byte[], byte[]> consumer, String servers, List<Part> parts,
       Duration stallTimeout) {
     this.consumer = consumer;
-    this.topic = topic;
     this.servers = servers;
     this.parts = parts;
     this.stallTimeout = stallTimeout;
@@ -130,7 +129,7 @@ public final class TopicSource implements ReplaySource {
       Map<String, Object> consumerOverrides) {
     Objects.requireNonNull(bootstrapServers, "bootstrapServers");
     Objects.requireNonNull(topic, "topic");
-    if (fromTime != null && fromTime < 0 || toTime != null && toTime < 0) {
+    if ((fromTime != null && fromTime < 0) || (toTime != null && toTime < 0)) {
       throw new IllegalArgumentException("replay times must not be negative: from " + fromTime + ", to " + toTime);
     }
     if (fromTime != null && toTime != null && fromTime > toTime) {
@@ -150,10 +149,10 @@ public final class TopicSource implements ReplaySource {
           p.paused = true;
         }
       }
-      return new TopicSource(consumer, topic, bootstrapServers, parts, timeout);
+      return new TopicSource(consumer, bootstrapServers, parts, timeout);
     } catch (RuntimeException | Error e) {
       try {
-        consumer.close(Duration.ZERO);
+        consumer.close(CloseOptions.timeout(Duration.ZERO));
       } catch (RuntimeException cleanup) {
         e.addSuppressed(cleanup);
       }

@@ -4,7 +4,9 @@ import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
 import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
 import org.apache.kafka.streams.processor.api.Record;
@@ -25,6 +27,18 @@ import org.triggerbot.schemas.Topics;
 public final class RejectOnProcessingError implements ProcessingExceptionHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(RejectOnProcessingError.class);
+
+  /**
+   * Sets this handler in Kafka Streams {@code properties}, for every processor, global ones included: the live
+   * processor and the offline replay must treat a failing record alike.
+   */
+  // processing.exception.handler.global.enabled is deprecated from its first release (4.3) and goes in 5.0, where
+  // its true becomes the default; until then setting it is the only way to get that behaviour (and no warning).
+  @SuppressWarnings("deprecation")
+  public static void install(Properties properties) {
+    properties.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, RejectOnProcessingError.class);
+    properties.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+  }
 
   @Override
   public void configure(Map<String, ?> configs) {}

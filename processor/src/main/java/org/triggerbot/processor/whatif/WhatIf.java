@@ -38,6 +38,8 @@ public final class WhatIf {
   }
 
   /**
+   * Replays {@code source} under every policy (as many at once as there are threads), one row per policy.
+   *
    * @param labels each policy's {@code policy} column
    * @param policies the policies, in grid order
    * @param partitions the partitions of {@code pulse.raw} the processor would run on

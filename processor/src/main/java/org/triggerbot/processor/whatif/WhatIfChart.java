@@ -117,7 +117,7 @@ public final class WhatIfChart {
       double maxJobs = 0;
       double maxShare = 0;
       for (WhatIfRow row : rows) {
-        maxJobs = Math.max(maxJobs, row.triggerJobs());
+        maxJobs = Math.max(maxJobs, (double) row.triggerJobs());
         for (Series series : Series.values()) {
           maxShare = Math.max(maxShare, percent(row, series));
         }
@@ -149,7 +149,8 @@ public final class WhatIfChart {
       // The finest step that needs no more than MAX_TICKS ticks; the tolerance keeps a value that is exactly a
       // multiple (40 with step 10) from counting one tick more.
       for (int k = 1; Math.ceil(v / step - 1e-9) > MAX_TICKS; k++) {
-        step = FACTORS[k % 3] * magnitude * Math.pow(10, k / 3);
+        int decades = k / 3; // whole decades: 1, 2, 5 then 10, 20, 50, ...
+        step = FACTORS[k % 3] * magnitude * Math.pow(10, decades);
       }
       step = Math.max(step, minStep);
       double max = Math.min(Math.ceil(v / step - 1e-9) * step, cap);
@@ -235,7 +236,7 @@ public final class WhatIfChart {
         double p = percent(row, series);
         String tooltip = String.format(Locale.ROOT, "%s: %s %s%% of %d pushes, %d trigger jobs", row.label(),
             series.state.name(), tickLabel(p), row.pushes(), row.triggerJobs());
-        c.marker(series.marker, xOf(row.triggerJobs(), layout.x), yOf(p, layout.y), MARKER_RADIUS, series.color,
+        c.marker(series.marker, xOf((double) row.triggerJobs(), layout.x), yOf(p, layout.y), MARKER_RADIUS, series.color,
             "point " + series.cssName, tooltip);
       }
     }
@@ -246,7 +247,7 @@ public final class WhatIfChart {
       for (Series series : Series.values()) {
         top = Math.max(top, percent(row, series));
       }
-      double px = xOf(row.triggerJobs(), layout.x);
+      double px = xOf((double) row.triggerJobs(), layout.x);
       double py = yOf(top, layout.y);
       String label = row.label();
       double width = textWidth(label, 11);

@@ -194,7 +194,7 @@ public final class WhatIfReport {
   static String duration(Duration span) {
     String sign = span.isNegative() ? "-" : "";
     Duration d = span.abs();
-    if (d.getSeconds() == 0) {
+    if (d.toSeconds() == 0) {
       return sign + d.toMillis() + "ms";
     }
     StringBuilder out = new StringBuilder(sign);

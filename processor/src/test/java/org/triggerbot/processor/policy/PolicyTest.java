@@ -14,6 +14,7 @@ import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -149,7 +150,7 @@ class PolicyTest {
           .setBranch("try")
           .setRevision("abcdef012345")
           .setBuilder(builder)
-          .setRoutingKey("build." + dir + "." + number + "." + kind.name().toLowerCase())
+          .setRoutingKey("build." + dir + "." + number + "." + kind.name().toLowerCase(Locale.ROOT))
           .setBuildNumber(number)
           .setEvent(kind)
           .setResult(result)
@@ -168,7 +169,7 @@ class PolicyTest {
     PushState push;
     final Map<String, BuilderState> builders = new HashMap<>();
     private static int runs;
-    private final String idPrefix = "run" + (runs++) + "-d";
+    private final String idPrefix = "run" + runs++ + "-d";
     private int seq;
 
     PushRun(PolicySettings settings) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -62,7 +63,7 @@ class PushKeyAgreementTest {
       case 2 -> body.replaceFirst("\\[" + rev, "[" + rev + "0123456789abcdef\"],[" + rev);
       case 3 -> {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(rev + "([0-9a-f]{12})").matcher(body);
-        yield m.find() ? body.substring(0, m.start(1)) + m.group(1).toUpperCase() + body.substring(m.end(1)) : body;
+        yield m.find() ? body.substring(0, m.start(1)) + m.group(1).toUpperCase(Locale.ROOT) + body.substring(m.end(1)) : body;
       }
       case 4 -> body.replaceFirst(rev + "([0-9a-f]{11})[0-9a-f]*", rev + "$1");
       case 5 -> body.replaceFirst(branch, "[\"branch\",\"\"");

@@ -2,13 +2,13 @@ package org.triggerbot.processor.query;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.triggerbot.processor.query.StoreValues.builder;
 import static org.triggerbot.processor.query.StoreValues.decision;
 import static org.triggerbot.processor.query.StoreValues.decisions;
 import static org.triggerbot.processor.query.StoreValues.push;
 
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -25,15 +25,15 @@ class HtmlPagesTest {
   @Test
   void thePushPageLeadsWithTheVerdictAndShowsEachFailingBuilderWithRunsClassificationAndDecisions() {
     Map<String, BuilderState> builders = new LinkedHashMap<>();
-    builders.put("Ubuntu VM 12.04 try opt test mochitest-1", builder(1, "INTERMITTENT", 0, 2, 1, 0)
+    builders.put("Ubuntu VM 12.04 try opt test mochitest-1", StoreValues.builder(1, "INTERMITTENT", 0, 2, 1, 0)
         .setJobsIssued(1).setFailureTriggers(1)
         .setDecisions(decisions(decision("d-1", EventKind.FINISHED, 0, 2, "TRIGGER_FAILURE", 10))).build());
-    builders.put("Ubuntu VM 12.04 try opt test xpcshell", builder(2, "CONSISTENT_FAILURE", 4, 1, 5, 1, 6, 2)
+    builders.put("Ubuntu VM 12.04 try opt test xpcshell", StoreValues.builder(2, "CONSISTENT_FAILURE", 4, 1, 5, 1, 6, 2)
         .setJobsIssued(2).setFailureTriggers(2)
         .setDecisions(decisions(decision("d-2", EventKind.FINISHED, 4, 1, "TRIGGER_FAILURE", 11),
             decision("d-3", EventKind.FINISHED, 5, 1, "SKIP_PUSH_BUDGET", 21))).build());
-    builders.put("Ubuntu VM 12.04 try opt test reftest", builder(3, "PASS", 9, 0).build());
-    builders.put("Ubuntu VM 12.04 try opt test crashtest", builder(4, "PENDING").build());
+    builders.put("Ubuntu VM 12.04 try opt test reftest", StoreValues.builder(3, "PASS", 9, 0).build());
+    builders.put("Ubuntu VM 12.04 try opt test crashtest", StoreValues.builder(4, "PENDING").build());
     PushView view = PushViews.push(new PushRef("try", "abcdef012345"), push("FAILING").setRebuild(3).build(), builders);
 
     String html = HtmlPages.push(view);
@@ -61,9 +61,9 @@ class HtmlPagesTest {
 
   @Test
   void everythingFromTheDataIsEscapedOnThePushPage() {
-    Map<String, BuilderState> builders = Map.of("test " + EVIL, builder(1, "PENDING", 0, 2)
+    Map<String, BuilderState> builders = Map.of("test " + EVIL, StoreValues.builder(1, "PENDING", 0, 2)
         .setDecisions(decisions(decision("d-1", EventKind.FINISHED, 0, 2, EVIL, 10))).build(),
-        "other " + EVIL, builder(2, EVIL, 1, 0).build());
+        "other " + EVIL, StoreValues.builder(2, EVIL, 1, 0).build());
     PushView view = PushViews.push(new PushRef("br<a>nch\"'", "abcdef012345"), push("PENDING").setPusher(EVIL).build(),
         builders);
 
@@ -108,7 +108,7 @@ class HtmlPagesTest {
     PushView view = PushViews.push(new PushRef("try", "abcdef012345"), push("GREEN").build(), Map.of());
     for (String html : List.of(HtmlPages.push(view), HtmlPages.index(new PushList(null, 50, List.of()),
         ListQuery.defaults()), HtmlPages.error(404, "Push not found", "no push"))) {
-      assertFalse(html.toLowerCase().contains("<script"), html);
+      assertFalse(html.toLowerCase(Locale.ROOT).contains("<script"), html);
       assertFalse(html.contains("src="), html);
       assertFalse(html.contains("<link"), html);
       assertFalse(html.contains("http://") || html.contains("https://"), "nothing fetched from elsewhere: " + html);

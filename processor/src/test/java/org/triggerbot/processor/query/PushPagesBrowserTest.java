@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -142,7 +143,7 @@ class PushPagesBrowserTest {
     assertTrue(text.contains("dev@example.com"), text);
 
     assertTrue(text.contains(NASTY + " INTERMITTENT #0 warnings #1 success"), "the name as text: " + text);
-    assertFalse(dom.toLowerCase().contains("<script"), "no script element came from the builder's name: " + dom);
+    assertFalse(dom.toLowerCase(Locale.ROOT).contains("<script"), "no script element came from the builder's name: " + dom);
     assertEquals(1, dom.split("&lt;script&gt;alert").length - 1, "the name, escaped, once in its card");
   }
 }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.triggerbot.processor.query.StoreValues.builder;
 import static org.triggerbot.processor.query.StoreValues.decision;
 import static org.triggerbot.processor.query.StoreValues.decisions;
 import static org.triggerbot.processor.query.StoreValues.minutes;
@@ -29,10 +28,10 @@ class PushViewsTest {
   @Test
   void aPushShowsItsVerdictTryOptionsCountsAndOnlyItsTestBuildersInOrderOfAppearance() {
     Map<String, BuilderState> builders = new LinkedHashMap<>();
-    builders.put("Ubuntu VM 12.04 try opt test z-last-seen-first", builder(1, "PASS", 7, 0).build());
+    builders.put("Ubuntu VM 12.04 try opt test z-last-seen-first", StoreValues.builder(1, "PASS", 7, 0).build());
     builders.put("Linux x86-64 try build", BuilderState.newBuilder().setTestJob(false).setOrder(2)
         .setRuns(Map.of("3", 0)).build());
-    builders.put("Ubuntu VM 12.04 try opt test a-seen-second", builder(3, "INTERMITTENT", 12, 0, 2, 2, 10, 0)
+    builders.put("Ubuntu VM 12.04 try opt test a-seen-second", StoreValues.builder(3, "INTERMITTENT", 12, 0, 2, 2, 10, 0)
         .setJobsIssued(1).setFailureTriggers(1)
         .setDecisions(decisions(decision("d-1", EventKind.FINISHED, 2, 2, "TRIGGER_FAILURE", 10))).build());
     PushState state = push("INTERMITTENT_ONLY").setRebuild(2).setNoRetry(true).build();
@@ -75,7 +74,7 @@ class PushViewsTest {
   @Test
   void onlyResultsOneAndTwoMakeABuilderFailing() {
     for (int result = 0; result <= 6; result++) {
-      PushView.BuilderView b = PushViews.builder("b", builder(1, "PENDING", 1, result).build());
+      PushView.BuilderView b = PushViews.builder("b", StoreValues.builder(1, "PENDING", 1, result).build());
       assertEquals(result == 1 || result == 2, b.failing(), "result " + result);
     }
   }
@@ -133,7 +132,7 @@ class PushViewsTest {
 
   @Test
   void theJsonHasTheDocumentedFieldNamesAndReadsBackTheSame() throws Exception {
-    Map<String, BuilderState> builders = Map.of("mochitest-1", builder(1, "PENDING", 0, 2).setJobsIssued(1)
+    Map<String, BuilderState> builders = Map.of("mochitest-1", StoreValues.builder(1, "PENDING", 0, 2).setJobsIssued(1)
         .setDecisions(decisions(decision("d-1", EventKind.FINISHED, 0, 2, "TRIGGER_FAILURE", 10),
             decision("d-0", EventKind.STARTED, 0, null, "TRIGGER_REQUESTED", 1))).build());
     PushView view = PushViews.push(REF, push("PENDING").build(), builders);

@@ -17,9 +17,11 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -84,7 +86,8 @@ final class QueryCluster implements AutoCloseable {
     Map<String, String> values = new HashMap<>();
     values.put(ProcessorConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
     values.put(ProcessorConfig.APPLICATION_ID, applicationId);
-    values.put(ProcessorConfig.STATE_DIR, stateRoot.resolve("instance-" + (++instances)).toString());
+    instances++;
+    values.put(ProcessorConfig.STATE_DIR, stateRoot.resolve("instance-" + instances).toString());
     values.put(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
     values.put(PolicyConfig.BRANCHES, BRANCHES);
     values.put(AdminServer.PORT, "0");
@@ -113,15 +116,17 @@ final class QueryCluster implements AutoCloseable {
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     try (KafkaProducer<String, PulseMessage> producer = new KafkaProducer<>(p,
         Topics.PULSE_RAW.keySerde().serializer(), Topics.PULSE_RAW.valueSerde().serializer())) {
+      List<Future<RecordMetadata>> acks = new ArrayList<>();
       for (String body : bodies) {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         PulseEnvelope envelope = PulseEnvelope.read(bytes);
-        producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, envelope.sent(),
+        acks.add(producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, envelope.sent(),
             envelope.recordKey(envelope.routingKey()),
             PulseMessage.newBuilder().setExchange(envelope.exchange()).setRoutingKey(envelope.routingKey())
-                .setBody(ByteBuffer.wrap(bytes)).setReceivedAt(Instant.ofEpochMilli(envelope.sent())).build()));
+                .setBody(ByteBuffer.wrap(bytes)).setReceivedAt(Instant.ofEpochMilli(envelope.sent())).build())));
       }
       producer.flush();
+      BrokerTopics.awaitAcknowledged(acks);
     }
   }
 

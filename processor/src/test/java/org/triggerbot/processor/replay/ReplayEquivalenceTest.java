@@ -121,7 +121,7 @@ class ReplayEquivalenceTest {
   /** The JSON lines (decisions or verdicts) of the pushes in partition {@code p}, in order. */
   private static String linesOfPartition(String jsonLines, int p, int partitions) {
     StringBuilder out = new StringBuilder();
-    for (String line : jsonLines.split("\n")) {
+    for (String line : jsonLines.split("\n", -1)) {
       if (line.isEmpty()) {
         continue;
       }

@@ -165,7 +165,8 @@ class ReplayFromTopicTest {
         new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
     assertEquals(1, code);
-    assertTrue(err.toString(StandardCharsets.UTF_8).contains("never joins a consumer group"), err.toString());
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("never joins a consumer group"),
+        err.toString(StandardCharsets.UTF_8));
   }
 
   @Test

@@ -12,12 +12,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.schemas.PulseMessage;
@@ -47,7 +52,7 @@ public final class BrokerTopics {
   /** As {@link #createAll(EmbeddedKafka)}, {@code pulse.raw} with {@code pulseRawPartitions} partitions. */
   public static void createAll(EmbeddedKafka kafka, int pulseRawPartitions) {
     for (Topic<String, ?> topic : Topics.ALL) {
-      kafka.createTopic(topic.name(), topic == Topics.PULSE_RAW ? pulseRawPartitions : 1,
+      kafka.createTopic(topic.name(), topic.equals(Topics.PULSE_RAW) ? pulseRawPartitions : 1,
           Map.of("retention.ms", "-1"));
     }
   }
@@ -76,8 +81,27 @@ public final class BrokerTopics {
   /** Writes {@code bodies} to {@code pulse.raw} in order and waits until the broker has them all. */
   static void produce(String bootstrapServers, List<String> bodies) {
     try (KafkaProducer<String, PulseMessage> producer = pulseProducer(bootstrapServers)) {
-      bodies.forEach(body -> producer.send(pulseRecord(body)));
+      List<Future<RecordMetadata>> acks = new ArrayList<>();
+      bodies.forEach(body -> acks.add(producer.send(pulseRecord(body))));
       producer.flush();
+      awaitAcknowledged(acks);
+    }
+  }
+
+  /**
+   * Checks the outcome of each send (complete after a {@code flush}, so the timeout is only a backstop): fails if
+   * the broker did not take a record, rather than letting a test go on with input missing.
+   */
+  public static void awaitAcknowledged(List<Future<RecordMetadata>> acks) {
+    try {
+      for (Future<RecordMetadata> ack : acks) {
+        ack.get(30, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted while waiting for pulse.raw to acknowledge the input", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new AssertionError("could not write the input to pulse.raw", e);
     }
   }
 

@@ -18,8 +18,10 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -310,6 +312,8 @@ class ProcessorCrashTest {
     private final AtomicInteger acknowledged = new AtomicInteger();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private int next;
+    /** The periodic {@link #tick}; set by {@link #start} (only the test thread reads it). */
+    private ScheduledFuture<?> ticks;
 
     private PacedFeed(String bootstrapServers, List<String> lines, int perSecond) {
       this.producer = BrokerTopics.pulseProducer(bootstrapServers);
@@ -320,11 +324,12 @@ class ProcessorCrashTest {
 
     static PacedFeed start(String bootstrapServers, List<String> lines, int perSecond) {
       PacedFeed feed = new PacedFeed(bootstrapServers, lines, perSecond);
-      feed.timer.scheduleAtFixedRate(feed::tick, 0, FEED_TICK.toMillis(), TimeUnit.MILLISECONDS);
+      feed.ticks = feed.timer.scheduleAtFixedRate(feed::tick, 0, FEED_TICK.toMillis(), TimeUnit.MILLISECONDS);
       return feed;
     }
 
     /** On the timer thread only. Once everything is written (or a write failed), the remaining ticks do nothing. */
+    @SuppressWarnings("FutureReturnValueIgnored") // a send's outcome goes to its callback; its future adds nothing
     private void tick() {
       if (next == lines.size() || failure.get() != null) {
         return;
@@ -355,13 +360,30 @@ class ProcessorCrashTest {
       perTick = linesPerSecond * FEED_TICK.toMillis() / 1000.0;
     }
 
-    /** Lines the broker has acknowledged; fails the test if a write failed. */
+    /** Lines the broker has acknowledged; fails the test if a write failed or the feed stopped on an error. */
     int written() {
       Exception e = failure.get();
       if (e != null) {
         throw new AssertionError("the feed could not write to pulse.raw", e);
       }
+      if (ticks.isDone() && !ticks.isCancelled()) {
+        // A periodic task ends only by throwing; tick() records exceptions itself, so this is an Error.
+        throw new AssertionError("the feed stopped", causeOf(ticks));
+      }
       return acknowledged.get();
+    }
+
+    /** What a completed (so non-blocking) periodic task threw. */
+    private static Throwable causeOf(ScheduledFuture<?> done) {
+      try {
+        done.get();
+        return null;
+      } catch (ExecutionException ex) {
+        return ex.getCause();
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        return ex;
+      }
     }
 
     @Override

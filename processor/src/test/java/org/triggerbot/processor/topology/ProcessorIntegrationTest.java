@@ -85,6 +85,8 @@ class ProcessorIntegrationTest {
     try (KafkaStreams second = start(policy, stateB)) {
       List<TriggerDecision> decisions = readAtLeast(Topics.TRIGGER_DECISIONS, expected.size());
       List<TriggerCommand> commands = readAtLeast(Topics.TRIGGER_COMMANDS, expectedCommands.size());
+      assertTrue(second.state().isRunningOrRebalancing(), "the second instance decided and still runs: "
+          + second.state());
       assertSameSequence(expected, BrokerTopics.withoutDecidedAt(decisions), "decisions");
       assertSameSequence(expectedCommands, commands, "commands");
 

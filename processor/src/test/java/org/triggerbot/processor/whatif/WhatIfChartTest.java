@@ -282,7 +282,7 @@ class WhatIfChartTest {
     assertTrue(checked > 50);
     Matcher points = Pattern.compile("points=\"([^\"]*)\"").matcher(svg);
     assertTrue(points.find());
-    for (String coordinate : points.group(1).split("[ ,]")) {
+    for (String coordinate : points.group(1).split("[ ,]", -1)) {
       assertTrue(coordinate.matches("-?\\d+(\\.\\d{1,2})?"), coordinate);
     }
   }

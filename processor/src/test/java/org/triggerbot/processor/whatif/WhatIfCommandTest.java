@@ -27,6 +27,11 @@ class WhatIfCommandTest {
         new PrintStream(err, true, StandardCharsets.UTF_8));
   }
 
+  /** What the command wrote to its standard error, decoded as it was encoded ({@link #whatif}'s UTF-8 stream). */
+  private String stderr() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
   private Path feed() throws Exception {
     Path file = dir.resolve("feed.jsonl");
     Files.write(file, ScenarioStream.generate(5, 8, 10), StandardCharsets.UTF_8);
@@ -40,7 +45,7 @@ class WhatIfCommandTest {
     Path report = dir.resolve("report.html");
     assertEquals(0, whatif("--input", feed().toString(), "--set", "retry.count=2",
         "--grid", "budget.floor=1,3", "--grid", "confirm.max.retriggers=1,2,3",
-        "--output", csv.toString(), "--chart", chart.toString(), "--report", report.toString()), err.toString());
+        "--output", csv.toString(), "--chart", chart.toString(), "--report", report.toString()), stderr());
 
     List<String> lines = Files.readAllLines(csv);
     // SPEC section 7's columns, one per reason code of section 4: every name once.
@@ -50,7 +55,7 @@ class WhatIfCommandTest {
         + "TRIGGER_REQUESTED,TRIGGER_FAILURE,triggerJobs,failureTriggerJobs,requestedTriggerJobs,dryRunJobs,"
         + "budgetExhaustedPushes,triggersPerPush", lines.get(0));
     for (String row : lines.subList(1, lines.size())) {
-      String[] cells = row.split(",");
+      String[] cells = row.split(",", -1);
       assertEquals(lines.get(0).split(",").length, cells.length, row);
       long verdicts = 0;
       for (int i = 3; i <= 7; i++) {
@@ -91,8 +96,8 @@ class WhatIfCommandTest {
         "dry.run=false", "--output", "-", "--partitions", "4"));
     String four = out.toString(StandardCharsets.UTF_8);
     int column = List.of(one.lines().findFirst().orElseThrow().split(",")).indexOf("SKIP_GLOBAL_LIMIT");
-    long limitedOnOne = Long.parseLong(one.lines().skip(1).findFirst().orElseThrow().split(",")[column]);
-    long limitedOnFour = Long.parseLong(four.lines().skip(1).findFirst().orElseThrow().split(",")[column]);
+    long limitedOnOne = Long.parseLong(one.lines().skip(1).findFirst().orElseThrow().split(",", -1)[column]);
+    long limitedOnFour = Long.parseLong(four.lines().skip(1).findFirst().orElseThrow().split(",", -1)[column]);
     assertTrue(limitedOnFour > limitedOnOne, "a quarter of the limit per task binds more: " + limitedOnOne + " vs "
         + limitedOnFour);
   }
@@ -101,21 +106,21 @@ class WhatIfCommandTest {
   void badGridsExitTwoNamingWhatIsWrong() throws Exception {
     String input = feed().toString();
     assertEquals(2, whatif("--input", input, "--grid", "budget.floor", "--output", "-"));
-    assertTrue(err.toString().contains("--grid budget.floor: expected key=value1,value2"), err.toString());
+    assertTrue(stderr().contains("--grid budget.floor: expected key=value1,value2"), stderr());
     assertEquals(2, whatif("--input", input, "--grid", "budget.flor=1,2", "--output", "-"));
-    assertTrue(err.toString().contains("unknown policy key 'budget.flor'"), err.toString());
+    assertTrue(stderr().contains("unknown policy key 'budget.flor'"), stderr());
     assertEquals(2, whatif("--input", input, "--grid", "budget.floor=1,,2", "--output", "-"));
-    assertTrue(err.toString().contains("an empty value"), err.toString());
+    assertTrue(stderr().contains("an empty value"), stderr());
     assertEquals(2, whatif("--input", input, "--grid", "budget.floor=1", "--grid", "budget.floor=2", "--output", "-"));
-    assertTrue(err.toString().contains("given twice"), err.toString());
+    assertTrue(stderr().contains("given twice"), stderr());
     assertEquals(2, whatif("--input", input, "--grid", "budget.ratio=0.1,lots", "--output", "-"));
-    assertTrue(err.toString().contains("budget.ratio"), err.toString());
+    assertTrue(stderr().contains("budget.ratio"), stderr());
     assertEquals(2, whatif("--input", input, "--output", "-"));
-    assertTrue(err.toString().contains("--grid is required"), err.toString());
+    assertTrue(stderr().contains("--grid is required"), stderr());
     assertEquals(2, whatif("--input", input, "--grid", "dry.run=true", "--output", "-", "--chart", "c.jpg"));
-    assertTrue(err.toString().contains(".svg or .png"), err.toString());
+    assertTrue(stderr().contains(".svg or .png"), stderr());
     assertEquals(2, whatif("--grid", "dry.run=true", "--output", "-"));
-    assertTrue(err.toString().contains("usage: triggerbot whatif"), err.toString());
+    assertTrue(stderr().contains("usage: triggerbot whatif"), stderr());
     assertEquals("", out.toString(StandardCharsets.UTF_8), "nothing written on bad arguments");
   }
 

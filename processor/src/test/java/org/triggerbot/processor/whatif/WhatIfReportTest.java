@@ -44,11 +44,16 @@ class WhatIfReportTest {
     verdicts.put(VerdictState.UNKNOWN, 4L);
     Map<DecisionReason, Long> reasons = new EnumMap<>(DecisionReason.class);
     for (DecisionReason reason : WhatIfRow.REASONS) {
-      reasons.put(reason, 1000L + reason.ordinal());
+      reasons.put(reason, decisionsFor(reason));
     }
     WhatIfRow first = new WhatIfRow(1, "confirm.failures=2 confirm.max.retriggers=1", "42b9f2505a34", 671, verdicts,
         9876, reasons, 2222, 2100, 122, 33, 17);
     return List.of(first, row(2, HOSTILE, 5, 10, 1, 2, 3));
+  }
+
+  /** The first row's decisions for {@code reason}: distinct per reason, by its column (its place in SPEC order). */
+  private static long decisionsFor(DecisionReason reason) {
+    return 1000L + WhatIfRow.REASONS.indexOf(reason);
   }
 
   private static String html() {
@@ -135,7 +140,7 @@ class WhatIfReportTest {
     List<String> expected = new ArrayList<>(List.of("P1", "confirm.failures=2 confirm.max.retriggers=1",
         "42b9f2505a34", "671", "501", "102", "53", "4", "11", "9876"));
     for (DecisionReason reason : WhatIfRow.REASONS) {
-      expected.add(Long.toString(1000L + reason.ordinal()));
+      expected.add(Long.toString(decisionsFor(reason)));
     }
     // 2222 jobs over 671 pushes.
     expected.addAll(List.of("2222", "2100", "122", "33", "17", "3.3115"));

@@ -104,7 +104,7 @@ public final class PulseJson {
     props.addArray().add("buildnumber").add(buildNumber).add("Build");
     props.addArray().add("revision").add(revision).add("Build");
     if (full) {
-      addBuildbotDetail(build, props, event, result);
+      addBuildbotDetail(build, props, result);
     }
     ObjectNode stamp = build.putObject("sourceStamp");
     stamp.put("branch", branch);
@@ -136,7 +136,7 @@ public final class PulseJson {
       "set_script_properties", "upload_log", "reboot"};
 
   /** The rest of a real buildbot message, shaped like the 2013 captures (values are made up but plausible). */
-  private void addBuildbotDetail(ObjectNode build, ArrayNode props, String event, Integer result) {
+  private void addBuildbotDetail(ObjectNode build, ArrayNode props, Integer result) {
     long start = sent == null ? T0.getEpochSecond() : sent.getEpochSecond() - (result == null ? 0 : 1800);
     String slave = "tst-linux64-ec2-" + (100 + Math.floorMod(builderName.hashCode(), 800));
     String ftp = "http://ftp.mozilla.org/pub/mozilla.org/firefox/try-builds/" + who + "-" + revision + "/" + dir;

@@ -34,6 +34,8 @@ public final class ScenarioStream {
   }
 
   /**
+   * A generated feed of {@code pushes} pushes with {@code testJobsPerPush} test jobs each, the same for a seed.
+   *
    * @param recordedRetriggers whether half of the red jobs are followed by the run of a retrigger that passed, as
    *     a recorded feed has them; the demo, whose simulated CI runs the retriggers the pipeline asks for, wants
    *     none. The rest of the feed is the same either way.
@@ -49,7 +51,7 @@ public final class ScenarioStream {
         "\"try: -b do -p linux64 -u all[x64] -t all --rebuild-talos 3\"",
     };
     for (int p = 0; p < pushes; p++) {
-      String rev = String.format("%012x", (long) seed * 7919 + p * 104729L + 0x10000000000L);
+      String rev = String.format("%012x", seed * 7919 + p * 104729L + 0x10000000000L);
       String comments = tryLines[p % tryLines.length];
       String who = p % 7 == 6 ? "other@example.com" : "dev" + (p % 3) + "@example.com";
       // Pushes overlap in time (one every 7 minutes, jobs over ~50 minutes), as on a busy try day.
