@@ -2,6 +2,7 @@ package org.triggerbot.testsupport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +38,7 @@ public final class ChildJvm implements AutoCloseable {
       Map<String, String> env, Path log) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(coverageAgent());
     command.addAll(jvmOptions);
     // The class path is passed by environment rather than on the command line: under Maven Surefire it can be
     // long, and it is the same value either way (a manifest-only booter jar or the expanded list).
@@ -54,6 +56,18 @@ public final class ChildJvm implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name + " (" + mainClass + ")", e);
     }
+  }
+
+  /**
+   * This JVM's JaCoCo agent option, when the build runs the tests under it (jacoco-maven-plugin's prepare-agent), so
+   * that a child's coverage joins the module's {@code jacoco.exec}: the agent appends, locking the file, and writes
+   * when the child exits normally (a child killed with SIGKILL records nothing). Empty otherwise.
+   */
+  private static List<String> coverageAgent() {
+    return ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+        .filter(a -> a.startsWith("-javaagent:") && a.contains("jacoco"))
+        .limit(1)
+        .toList();
   }
 
   public long pid() {
