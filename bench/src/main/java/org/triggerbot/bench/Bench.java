@@ -250,7 +250,7 @@ public final class Bench {
       start = System.nanoTime();
       try (ReplaySource in = ReplaySource.lines(Files.newInputStream(feed), Files.size(feed))) {
         new WhatIf(ReplayEngine.defaultThreads(), ReplayEngine.Progress.NONE).run(in, feed.toString(),
-            grid.stream().map(PolicySettings::version).toList(), grid, (where, reason, error) -> { });
+            grid.stream().map(PolicySettings::version).toList(), grid, (where, reason, error) -> {});
       }
       whatif = lines / ((System.nanoTime() - start) / 1e9);
     }
@@ -269,7 +269,7 @@ public final class Bench {
     long start = System.nanoTime();
     Replay.Summary summary;
     try (ReplaySource in = ReplaySource.lines(Files.newInputStream(feed), Files.size(feed));
-        BufferedWriter writer = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
+         BufferedWriter writer = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
       summary = new Replay(PolicyConfig.parse(Map.of()))
           .run(in, new JsonLinesOutput(writer, null), new PrintStream(OutputStream.nullOutputStream()));
     }
@@ -349,7 +349,7 @@ public final class Bench {
   private void preload(String bootstrap, PulseLoad load, Path feed) throws Exception {
     long start = System.nanoTime();
     try (KafkaProducer<String, byte[]> producer = producer(bootstrap, 20);
-        BufferedReader in = Files.newBufferedReader(feed, StandardCharsets.UTF_8)) {
+         BufferedReader in = Files.newBufferedReader(feed, StandardCharsets.UTF_8)) {
       AtomicReference<Exception> failed = new AtomicReference<>();
       for (PulseLoad.Event e : load.events()) {
         byte[] body = in.readLine().getBytes(StandardCharsets.UTF_8);
@@ -425,13 +425,13 @@ public final class Bench {
     String appId = "bench-engine-floor-eos";
     TopicPartition partition = new TopicPartition(EngineFloor.OUTPUT, 0);
     try (KafkaConsumer<byte[], byte[]> output = new KafkaConsumer<>(Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-            // As DecisionWatch's, so that the moment the last output is seen is as late or early as a decision's.
-            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100),
-            new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        EngineFloorProcess floor = EngineFloorProcess.start(bootstrap, appId, work, options.heap(),
-            options.processorJvmOptions())) {
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+        // As DecisionWatch's, so that the moment the last output is seen is as late or early as a decision's.
+        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+         EngineFloorProcess floor = EngineFloorProcess.start(bootstrap, appId, work, options.heap(),
+             options.processorJvmOptions())) {
       output.assign(List.of(partition));
       output.seekToBeginning(List.of(partition)); // the topic is this run's: all of it is the floor's output
       long deadline = Await.deadlineIn(Duration.ofMinutes(20));
@@ -494,8 +494,9 @@ public final class Bench {
       boolean measureFootprint) throws Exception {
     String appId = "bench-" + guarantee.replace('_', '-');
     try (DecisionWatch watch = new DecisionWatch(bootstrap);
-        Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
-        ProcessorProcess processor = ProcessorProcess.start(bootstrap, appId, guarantee, work, options.heap(), options.processorJvmOptions())) {
+         Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+         ProcessorProcess processor =
+             ProcessorProcess.start(bootstrap, appId, guarantee, work, options.heap(), options.processorJvmOptions())) {
       long deadline = Await.deadlineIn(Duration.ofMinutes(20));
       // The clock starts when Kafka Streams is RUNNING (JVM start, topic set-up and the first rebalance are
       // start-up) and stops at the last decision.
@@ -575,9 +576,9 @@ public final class Bench {
     double perPush = (double) preloaded.size() / options.pushes();
     PulseLoad load = PulseLoad.of(options.seed() + 1, (int) Math.ceil(needed * 1.1 / perPush) + 1, options.jobs());
     try (DecisionWatch watch = new DecisionWatch(bootstrap);
-        ProcessorProcess processor = ProcessorProcess.start(bootstrap, "bench-latency", "exactly_once_v2", work,
-            options.heap(), options.processorJvmOptions());
-        KafkaProducer<String, byte[]> producer = producer(bootstrap, 5)) {
+         ProcessorProcess processor = ProcessorProcess.start(bootstrap, "bench-latency", "exactly_once_v2", work,
+             options.heap(), options.processorJvmOptions());
+         KafkaProducer<String, byte[]> producer = producer(bootstrap, 5)) {
       Await.until("the latency processor to be ready", Duration.ofMinutes(2), () -> {
         check(processor);
         return processor.ready();

@@ -102,7 +102,7 @@ public final class EngineFloor {
   static Topology topology() {
     StreamsBuilder builder = new StreamsBuilder();
     builder.stream(Topics.PULSE_RAW_BYTES.name(),
-            Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("floor-source"))
+        Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("floor-source"))
         .process(new PutLength(), Named.as("floor-put"))
         .to(OUTPUT, Produced.with(Serdes.String(), Serdes.Integer()).withName("floor-sink"));
     return builder.build();

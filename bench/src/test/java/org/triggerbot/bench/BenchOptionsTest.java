@@ -38,7 +38,8 @@ class BenchOptionsTest {
     assertEquals("--pushes must be positive, got 0",
         assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse(List.of("--pushes", "0"))).getMessage());
     assertEquals("--rates needs a number, got \"100,x\"",
-        assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse(List.of("--rates", "100,x"))).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse(List.of("--rates", "100,x")))
+            .getMessage());
     assertEquals("unknown argument or missing value: --output",
         assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse(List.of("--output"))).getMessage());
   }

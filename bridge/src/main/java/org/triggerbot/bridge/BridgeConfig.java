@@ -85,10 +85,12 @@ public final class BridgeConfig extends AbstractConfig {
           "Longest wait between attempts of the first connection (it doubles from 1 s up to this).")
       .define(PULSE_QUEUE, ConfigDef.Type.STRING, "triggerbot", new ConfigDef.NonEmptyString(), Importance.HIGH,
           "Queue name; the queue is queue/<amqp.user>/<pulse.queue>, durable, not auto-deleted.")
-      .define(PULSE_BINDINGS, ConfigDef.Type.STRING, "exchange/build/:build.#.started,build.#.finished", Importance.HIGH,
+      .define(PULSE_BINDINGS, ConfigDef.Type.STRING, "exchange/build/:build.#.started,build.#.finished",
+          Importance.HIGH,
           "What to bind the queue to: exchange:pattern[,pattern...][;exchange:pattern...]. Exchanges must exist "
               + "(they are declared passively).")
-      .define(PULSE_HARD_MAX_BYTES, ConfigDef.Type.INT, 4 * 1024 * 1024, Range.between(1024, 64 * 1024 * 1024), Importance.LOW,
+      .define(PULSE_HARD_MAX_BYTES, ConfigDef.Type.INT, 4 * 1024 * 1024, Range.between(1024, 64 * 1024 * 1024),
+          Importance.LOW,
           "Bodies larger than this go to pulse.rejected (first 64 KiB kept) instead of pulse.raw. Smaller "
               + "oversized or non-JSON bodies are copied as they are; the processor rejects them.")
       .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),

@@ -7,7 +7,6 @@ import org.triggerbot.common.ServiceArgs;
 /** Entry point of the bridge jar: {@code bridge} runs the service, {@code publish} publishes a file to AMQP. */
 public final class Main {
 
-
   private Main() {}
 
   public static void main(String[] args) {

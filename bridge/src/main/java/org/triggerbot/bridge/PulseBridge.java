@@ -85,7 +85,8 @@ public final class PulseBridge implements AutoCloseable {
 
   // A carrier from the AMQP thread to the bridge loop, never compared or hashed: the array is fine.
   @SuppressWarnings("ArrayRecordComponent")
-  private record Delivered(long tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) implements Event {}
+  private record Delivered(long tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body)
+      implements Event {}
 
   private record Completed(long tag, String routingKey, Exception error) implements Event {}
 
@@ -128,12 +129,12 @@ public final class PulseBridge implements AutoCloseable {
 
   /** A bridge whose meters go nowhere in particular (a private {@link SimpleMeterRegistry}). */
   public PulseBridge(BridgeConfig config) {
-    this(config, (tag, key) -> { });
+    this(config, (tag, key) -> {});
   }
 
   /** A bridge with its meters (see the class comment) in {@code registry}. */
   public PulseBridge(BridgeConfig config, MeterRegistry registry) {
-    this(config, (tag, key) -> { }, registry);
+    this(config, (tag, key) -> {}, registry);
   }
 
   PulseBridge(BridgeConfig config, WriteListener listener) {
@@ -475,7 +476,8 @@ public final class PulseBridge implements AutoCloseable {
         handle(channel, e);
       }
     }
-    LOG.info("bridge closed: {} delivered, {} written, {} acked, {} requeued, {} rejected as oversized, {} left to redeliver",
+    LOG.info(
+        "bridge closed: {} delivered, {} written, {} acked, {} requeued, {} rejected as oversized, {} left to redeliver",
         delivered.get(), written.get(), acked.get(), requeued.get(), rejected.get(), inFlight);
   }
 

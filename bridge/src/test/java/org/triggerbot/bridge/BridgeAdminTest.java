@@ -176,7 +176,7 @@ class BridgeAdminTest {
       int lost = 150 - RawTopic.routingKeys(records).size();
       assertEquals(0, lost);
       System.out.printf("kafka restart under the bridge: sent 150, acked %d before the stop and %d after, "
-              + "%d records in pulse.raw (%d duplicates), lost %d, requeued %d; ready %d ms after the restart%n",
+          + "%d records in pulse.raw (%d duplicates), lost %d, requeued %d; ready %d ms after the restart%n",
           ackedBefore, bridge.acked.get(), records.size(), duplicates, lost, bridge.requeued.get(), readyAfterRestart);
     }
   }
@@ -238,7 +238,7 @@ class BridgeAdminTest {
       int lost = 30 - RawTopic.routingKeys(records).size();
       assertEquals(0, lost);
       System.out.printf("kafka silent: sent 30, acked 10 before the stop and %d after, %d records in pulse.raw "
-              + "(%d duplicates), lost %d, requeued %d; ready %d ms after the restart%n", bridge.acked.get(),
+          + "(%d duplicates), lost %d, requeued %d; ready %d ms after the restart%n", bridge.acked.get(),
           records.size(), duplicates, lost, bridge.requeued.get(), readyAfterRestart);
     }
   }

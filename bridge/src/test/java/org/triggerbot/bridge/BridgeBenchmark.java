@@ -71,7 +71,7 @@ public final class BridgeBenchmark {
       double seconds = (System.nanoTime() - start) / 1e9;
       bridge.close();
       System.out.printf("{\"broker\":\"%s\",\"messages\":%d,\"acked\":%d,\"meanBodyBytes\":%d,\"prefetch\":%d,"
-              + "\"seconds\":%.2f,\"messagesPerSecond\":%.0f,\"megabytesPerSecond\":%.2f,\"publishPerSecond\":%.0f}%n",
+          + "\"seconds\":%.2f,\"messagesPerSecond\":%.0f,\"megabytesPerSecond\":%.2f,\"publishPerSecond\":%.0f}%n",
           amqp.name(), messages, bridge.acked.get(), totalBytes / messages, prefetch, seconds,
           bridge.acked.get() / seconds, totalBytes / 1e6 / seconds, messages / publishSeconds);
     }

@@ -113,7 +113,7 @@ class BridgeBrokerRestartTest {
    * {@code flagsRedelivery}, the broker marks a message it delivered before the restart as redelivered.
    */
   private static void restartMidStream(String label, AmqpBroker amqp, Runnable stop, Runnable start,
-                                       boolean flagsRedelivery) throws Exception {
+      boolean flagsRedelivery) throws Exception {
     String tag = label + "-restart-" + UUID.randomUUID().toString().substring(0, 8);
     String exchange = "exchange/" + tag + "/";
     Map<String, String> values = TestBridgeConfig.boundTo(amqp, kafka.bootstrapServers(), exchange, tag);
@@ -181,9 +181,9 @@ class BridgeBrokerRestartTest {
         long lost = confirmed.stream().filter(k -> !inKafka.contains(k)).count();
         long unknownKept = publisher.unknownKeys.stream().filter(inKafka::contains).count();
         System.out.printf("%s restart: sent %d, confirmed %d (%d unconfirmed, %d of them kept), in Kafka %d "
-                + "(%d records, %d duplicated, %s), lost %d; broker away %d ms (its start took "
-                + "%d ms); first new record in pulse.raw %d ms after the start began, %d ms after the broker "
-                + "accepted connections; publisher reconnected %d times%n",
+            + "(%d records, %d duplicated, %s), lost %d; broker away %d ms (its start took "
+            + "%d ms); first new record in pulse.raw %d ms after the start began, %d ms after the broker "
+            + "accepted connections; publisher reconnected %d times%n",
             label, publisher.sent.get(), confirmed.size(), publisher.unknownKeys.size(), unknownKept, inKafka.size(),
             records.size(), duplicated, flagged, lost, (acceptingAt - stoppedAt) / 1_000_000,
             (acceptingAt - startIssuedAt) / 1_000_000, (recoveredAt - startIssuedAt) / 1_000_000,
@@ -205,7 +205,7 @@ class BridgeBrokerRestartTest {
    * it was stopped); answers the number of later copies and how many of them were flagged redelivered anyway.
    */
   private static int[] duplicatesAcrossTheRestart(List<PulseMessage> records, long stoppedAtWall,
-                                                  long startIssuedAtWall) {
+      long startIssuedAtWall) {
     Map<String, PulseMessage> first = new HashMap<>();
     int duplicates = 0;
     int flagged = 0;
@@ -215,7 +215,7 @@ class BridgeBrokerRestartTest {
         duplicates++;
         flagged += m.getRedelivered() ? 1 : 0;
         assertTrue(earlier.getReceivedAt().toEpochMilli() <= startIssuedAtWall
-                && m.getReceivedAt().toEpochMilli() >= stoppedAtWall,
+            && m.getReceivedAt().toEpochMilli() >= stoppedAtWall,
             m.getRoutingKey() + " was copied twice, not across the restart: at " + earlier.getReceivedAt() + " and "
                 + m.getReceivedAt() + "; the broker stopped at " + stoppedAtWall + ", started at " + startIssuedAtWall);
       }
@@ -226,7 +226,8 @@ class BridgeBrokerRestartTest {
   private static long rawEndOffset() {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<String, byte[]> c =
+        new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
       TopicPartition tp = new TopicPartition(Topics.PULSE_RAW.name(), 0);
       return c.endOffsets(List.of(tp)).get(tp);
     }

@@ -105,7 +105,8 @@ class BridgeIntegrationTest {
 
   private static void publish(BridgeConfig config, String exchange, List<String> bodies) throws Exception {
     PrintStream err = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-    long n = PublishCommand.publish(config, exchange, false, new BufferedReader(new StringReader(String.join("\n", bodies))), err);
+    long n = PublishCommand.publish(config, exchange, false,
+        new BufferedReader(new StringReader(String.join("\n", bodies))), err);
     assertEquals(bodies.size(), n, "the broker confirmed every message");
   }
 
@@ -118,7 +119,8 @@ class BridgeIntegrationTest {
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<String, byte[]> c =
+        new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
       TopicPartition tp = new TopicPartition(topic, 0);
       c.assign(List.of(tp));
       c.seekToBeginning(List.of(tp));
@@ -214,7 +216,8 @@ class BridgeIntegrationTest {
       } finally {
         kafka.restart();
       }
-      await("all 300 routing keys in pulse.raw", () -> distinctRoutingKeys(records(Topics.PULSE_RAW.name(), tag)).size() == 300);
+      await("all 300 routing keys in pulse.raw",
+          () -> distinctRoutingKeys(records(Topics.PULSE_RAW.name(), tag)).size() == 300);
       await("the queue drained", () -> amqp.readyMessages(queue) == 0 && bridge.acked.get() >= 300);
       int copies = records(Topics.PULSE_RAW.name(), tag).size();
       System.out.printf("kafka outage: 300 messages, %d records (%d duplicates), %d requeued by the bridge%n",
@@ -317,7 +320,8 @@ class BridgeIntegrationTest {
     PulseBridge bridge = new PulseBridge(BridgeConfig.of(values)).start();
     Exception failure = bridge.awaitStopped();
     assertNotNull(failure);
-    assertTrue(failure.getMessage().contains("exchange/" + tag + "/") && failure.getMessage().contains("does not exist"),
+    assertTrue(
+        failure.getMessage().contains("exchange/" + tag + "/") && failure.getMessage().contains("does not exist"),
         failure.getMessage());
     assertFalse(failure.getMessage().contains(amqp.uri()), "no credentials in errors");
     assertFalse(failure.getMessage().contains(":" + amqp.password() + "@"), "no credentials in errors");

@@ -61,10 +61,13 @@ class PublishCommandTest {
       ch.queueBind("queue/guest/publish-test", "exchange/publish-test/", "build.#");
     }
     assertEquals(0, publish("--input", file.toString(), "--exchange", "exchange/publish-test/", "--declare-exchange"));
-    assertTrue(out.toString(StandardCharsets.UTF_8).contains("published 3 messages"), out.toString(StandardCharsets.UTF_8));
-    assertTrue(err.toString(StandardCharsets.UTF_8).contains("line 3: no _meta.routing_key"), err.toString(StandardCharsets.UTF_8));
+    assertTrue(out.toString(StandardCharsets.UTF_8).contains("published 3 messages"),
+        out.toString(StandardCharsets.UTF_8));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("line 3: no _meta.routing_key"),
+        err.toString(StandardCharsets.UTF_8));
     assertEquals(3, amqp.readyMessages("queue/guest/publish-test"));
-    assertTrue(!out.toString(StandardCharsets.UTF_8).contains(":" + amqp.password() + "@"), "no password in the output");
+    assertTrue(!out.toString(StandardCharsets.UTF_8).contains(":" + amqp.password() + "@"),
+        "no password in the output");
   }
 
   @Test

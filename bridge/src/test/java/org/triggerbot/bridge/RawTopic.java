@@ -26,7 +26,8 @@ final class RawTopic {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     List<PulseMessage> out = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<String, byte[]> c =
+        new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
       TopicPartition tp = new TopicPartition(Topics.PULSE_RAW.name(), 0);
       c.assign(List.of(tp));
       c.seekToBeginning(List.of(tp));

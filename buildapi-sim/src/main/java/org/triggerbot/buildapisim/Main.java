@@ -29,233 +29,233 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class Main {
 
-    static final int DEFAULT_PORT = 8010;
-    static final String PASSWORD_ENV = "TRIGGERBOT_BUILDAPI_PASSWORD";
+  static final int DEFAULT_PORT = 8010;
+  static final String PASSWORD_ENV = "TRIGGERBOT_BUILDAPI_PASSWORD";
 
-    static final String USAGE = """
-            usage: triggerbot buildapi-sim [--port N] [--bind ADDRESS] [--user USER [--password-file FILE]]
-                                           [--job-lag DURATION] [--seed FILE.json]
+  static final String USAGE = """
+      usage: triggerbot buildapi-sim [--port N] [--bind ADDRESS] [--user USER [--password-file FILE]]
+                                     [--job-lag DURATION] [--seed FILE.json]
 
-            Runs a buildapi self-serve simulator until stopped (SIGTERM or Ctrl-C).
-              --port N              port to listen on (default 8010; 0 picks a free one)
-              --bind ADDRESS        address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
-              --user USER           require Basic authentication as USER (default: no authentication)
-              --password-file FILE  USER's password: the file's first line. Without it, the
-                                    TRIGGERBOT_BUILDAPI_PASSWORD environment variable
-              --job-lag DURATION    rebuilt jobs show in GETs only after this ISO-8601 duration,
-                                    e.g. PT30S (default PT0S)
-              --seed FILE.json      builds to preload: a JSON list of
-                                    {"branch", "revision", "buildername", "status" (0-6, default 0)}
-              --help                this text
-            Prints "buildapi simulator at <base URL>" once it listens.
-            Exit codes: 0 stopped normally, 1 failure, 2 bad arguments.
-            """;
+      Runs a buildapi self-serve simulator until stopped (SIGTERM or Ctrl-C).
+        --port N              port to listen on (default 8010; 0 picks a free one)
+        --bind ADDRESS        address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
+        --user USER           require Basic authentication as USER (default: no authentication)
+        --password-file FILE  USER's password: the file's first line. Without it, the
+                              TRIGGERBOT_BUILDAPI_PASSWORD environment variable
+        --job-lag DURATION    rebuilt jobs show in GETs only after this ISO-8601 duration,
+                              e.g. PT30S (default PT0S)
+        --seed FILE.json      builds to preload: a JSON list of
+                              {"branch", "revision", "buildername", "status" (0-6, default 0)}
+        --help                this text
+      Prints "buildapi simulator at <base URL>" once it listens.
+      Exit codes: 0 stopped normally, 1 failure, 2 bad arguments.
+      """;
 
-    private Main() {}
+  private Main() {}
 
-    public static void main(String[] args) {
-        CountDownLatch stop = new CountDownLatch(1);
-        int code = run(Arrays.asList(args), System.getenv(), System.out, System.err, stop, true);
-        if (code != 0) {
-            System.exit(code);
-        }
-        // On success, return normally: exiting from here during a SIGTERM shutdown would block.
+  public static void main(String[] args) {
+    CountDownLatch stop = new CountDownLatch(1);
+    int code = run(Arrays.asList(args), System.getenv(), System.out, System.err, stop, true);
+    if (code != 0) {
+      System.exit(code);
     }
+    // On success, return normally: exiting from here during a SIGTERM shutdown would block.
+  }
 
-    /** Thrown for bad arguments or input files; the message is for the user. */
-    static final class UsageException extends Exception {
-        UsageException(String message) {
-            super(message);
-        }
+  /** Thrown for bad arguments or input files; the message is for the user. */
+  static final class UsageException extends Exception {
+    UsageException(String message) {
+      super(message);
     }
+  }
 
-    /** Parsed command line. {@code toString} leaves the password out. */
-    record Config(SimulatorOptions options, String bindAddress, List<SeedBuild> seed) {}
+  /** Parsed command line. {@code toString} leaves the password out. */
+  record Config(SimulatorOptions options, String bindAddress, List<SeedBuild> seed) {}
 
-    record SeedBuild(String branch, String revision, String buildername, int status) {}
+  record SeedBuild(String branch, String revision, String buildername, int status) {}
 
-    /**
-     * Parses {@code args}, starts the simulator, prints its base URL to {@code out} and serves until
-     * {@code stop} is counted down (by the shutdown hook if {@code installShutdownHook}).
-     */
-    static int run(List<String> args, Map<String, String> env, PrintStream out, PrintStream err,
-            CountDownLatch stop, boolean installShutdownHook) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
-            return 0;
-        }
-        Config config;
-        try {
-            config = parse(args, env);
-        } catch (UsageException e) {
-            err.println("triggerbot buildapi-sim: " + e.getMessage());
-            err.println("Run 'triggerbot buildapi-sim --help' for usage.");
-            return 2;
-        }
-        BuildapiSimulator simulator;
-        try {
-            simulator = BuildapiSimulator.start(config.options(), config.bindAddress());
-        } catch (RuntimeException e) {
-            err.println("triggerbot buildapi-sim: " + e.getMessage());
-            return 1;
-        }
-        try {
-            for (SeedBuild build : config.seed()) {
-                simulator.addBuild(build.branch(), build.revision(), build.buildername(), build.status());
-            }
-            if (installShutdownHook) {
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                    simulator.close();
-                    stop.countDown();
-                }, "buildapi-sim-shutdown"));
-            }
-            out.println("buildapi simulator at " + simulator.baseUrl());
-            out.flush();
-            stop.await();
-            return 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
-        } finally {
-            simulator.close();
-        }
+  /**
+   * Parses {@code args}, starts the simulator, prints its base URL to {@code out} and serves until
+   * {@code stop} is counted down (by the shutdown hook if {@code installShutdownHook}).
+   */
+  static int run(List<String> args, Map<String, String> env, PrintStream out, PrintStream err,
+      CountDownLatch stop, boolean installShutdownHook) {
+    if (args.contains("--help") || args.contains("-h")) {
+      out.print(USAGE);
+      return 0;
     }
-
-    static Config parse(List<String> args, Map<String, String> env) throws UsageException {
-        int port = DEFAULT_PORT;
-        String bind = "127.0.0.1";
-        String user = null;
-        Path passwordFile = null;
-        Duration jobLag = Duration.ZERO;
-        Path seedFile = null;
-        Iterator<String> it = args.iterator();
-        while (it.hasNext()) {
-            String arg = it.next();
-            switch (arg) {
-                case "--port" -> port = parsePort(value(arg, it));
-                case "--bind" -> bind = value(arg, it);
-                case "--user" -> user = value(arg, it);
-                case "--password-file" -> passwordFile = Path.of(value(arg, it));
-                case "--job-lag" -> jobLag = parseDuration(value(arg, it));
-                case "--seed" -> seedFile = Path.of(value(arg, it));
-                case "--password" -> throw new UsageException(
-                        "--password is not accepted (it would show in ps); use --password-file or " + PASSWORD_ENV);
-                default -> throw new UsageException("unknown argument '" + arg + "'");
-            }
-        }
-        String password = null;
-        if (user != null) {
-            password = passwordFile != null ? readPassword(passwordFile) : env.get(PASSWORD_ENV);
-            if (password == null || password.isEmpty()) {
-                throw new UsageException("--user " + user + " needs a password: --password-file FILE or "
-                        + PASSWORD_ENV);
-            }
-        } else if (passwordFile != null) {
-            throw new UsageException("--password-file needs --user");
-        }
-        SimulatorOptions options;
-        try {
-            options = new SimulatorOptions(port, user, password, jobLag);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-        List<SeedBuild> seed = seedFile == null ? List.of() : readSeed(seedFile);
-        return new Config(options, bind, seed);
+    Config config;
+    try {
+      config = parse(args, env);
+    } catch (UsageException e) {
+      err.println("triggerbot buildapi-sim: " + e.getMessage());
+      err.println("Run 'triggerbot buildapi-sim --help' for usage.");
+      return 2;
     }
-
-    private static String value(String option, Iterator<String> it) throws UsageException {
-        if (!it.hasNext()) {
-            throw new UsageException(option + " needs a value");
-        }
-        return it.next();
+    BuildapiSimulator simulator;
+    try {
+      simulator = BuildapiSimulator.start(config.options(), config.bindAddress());
+    } catch (RuntimeException e) {
+      err.println("triggerbot buildapi-sim: " + e.getMessage());
+      return 1;
     }
-
-    private static int parsePort(String value) throws UsageException {
-        try {
-            int port = Integer.parseInt(value);
-            if (port < 0 || port > 65_535) {
-                throw new NumberFormatException();
-            }
-            return port;
-        } catch (NumberFormatException e) {
-            throw new UsageException("--port must be 0-65535, got '" + value + "'");
-        }
+    try {
+      for (SeedBuild build : config.seed()) {
+        simulator.addBuild(build.branch(), build.revision(), build.buildername(), build.status());
+      }
+      if (installShutdownHook) {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          simulator.close();
+          stop.countDown();
+        }, "buildapi-sim-shutdown"));
+      }
+      out.println("buildapi simulator at " + simulator.baseUrl());
+      out.flush();
+      stop.await();
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 1;
+    } finally {
+      simulator.close();
     }
+  }
 
-    private static Duration parseDuration(String value) throws UsageException {
-        try {
-            Duration duration = Duration.parse(value);
-            if (duration.isNegative()) {
-                throw new UsageException("--job-lag must not be negative, got '" + value + "'");
-            }
-            return duration;
-        } catch (DateTimeParseException e) {
-            throw new UsageException("--job-lag must be an ISO-8601 duration such as PT30S, got '" + value + "'");
-        }
+  static Config parse(List<String> args, Map<String, String> env) throws UsageException {
+    int port = DEFAULT_PORT;
+    String bind = "127.0.0.1";
+    String user = null;
+    Path passwordFile = null;
+    Duration jobLag = Duration.ZERO;
+    Path seedFile = null;
+    Iterator<String> it = args.iterator();
+    while (it.hasNext()) {
+      String arg = it.next();
+      switch (arg) {
+        case "--port" -> port = parsePort(value(arg, it));
+        case "--bind" -> bind = value(arg, it);
+        case "--user" -> user = value(arg, it);
+        case "--password-file" -> passwordFile = Path.of(value(arg, it));
+        case "--job-lag" -> jobLag = parseDuration(value(arg, it));
+        case "--seed" -> seedFile = Path.of(value(arg, it));
+        case "--password" -> throw new UsageException(
+            "--password is not accepted (it would show in ps); use --password-file or " + PASSWORD_ENV);
+        default -> throw new UsageException("unknown argument '" + arg + "'");
+      }
     }
-
-    /** The file's first line, without its line ending. Never echoes the content in a message. */
-    private static String readPassword(Path file) throws UsageException {
-        try {
-            String content = Files.readString(file, StandardCharsets.UTF_8);
-            int end = content.indexOf('\n');
-            String line = end < 0 ? content : content.substring(0, end);
-            line = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
-            if (line.isEmpty()) {
-                throw new UsageException("password file " + file + " is empty");
-            }
-            return line;
-        } catch (IOException e) {
-            throw new UsageException("cannot read password file " + file + ": " + e);
-        }
+    String password = null;
+    if (user != null) {
+      password = passwordFile != null ? readPassword(passwordFile) : env.get(PASSWORD_ENV);
+      if (password == null || password.isEmpty()) {
+        throw new UsageException("--user " + user + " needs a password: --password-file FILE or "
+            + PASSWORD_ENV);
+      }
+    } else if (passwordFile != null) {
+      throw new UsageException("--password-file needs --user");
     }
-
-    private static final Set<String> SEED_FIELDS = Set.of("branch", "revision", "buildername", "status");
-
-    static List<SeedBuild> readSeed(Path file) throws UsageException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(file.toFile());
-        } catch (IOException e) {
-            throw new UsageException("cannot read seed file " + file + ": " + e.getMessage());
-        }
-        if (root == null || !root.isArray()) {
-            throw new UsageException("seed file " + file + " must hold a JSON list of builds");
-        }
-        List<SeedBuild> builds = new ArrayList<>();
-        for (int i = 0; i < root.size(); i++) {
-            JsonNode item = root.get(i);
-            String where = "seed file " + file + ", item " + i;
-            if (!item.isObject()) {
-                throw new UsageException(where + ": must be an object");
-            }
-            for (Iterator<String> names = item.fieldNames(); names.hasNext(); ) {
-                String name = names.next();
-                if (!SEED_FIELDS.contains(name)) {
-                    throw new UsageException(where + ": unknown field '" + name + "' (expected " + SEED_FIELDS + ")");
-                }
-            }
-            String branch = text(item, "branch", where);
-            String revision = text(item, "revision", where);
-            String buildername = text(item, "buildername", where);
-            int status = 0;
-            JsonNode statusNode = item.get("status");
-            if (statusNode != null) {
-                if (!statusNode.isInt() || statusNode.asInt() < 0 || statusNode.asInt() > SelfServeState.MAX_STATUS) {
-                    throw new UsageException(where + ": status must be an integer 0-" + SelfServeState.MAX_STATUS);
-                }
-                status = statusNode.asInt();
-            }
-            builds.add(new SeedBuild(branch, revision, buildername, status));
-        }
-        return builds;
+    SimulatorOptions options;
+    try {
+      options = new SimulatorOptions(port, user, password, jobLag);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
     }
+    List<SeedBuild> seed = seedFile == null ? List.of() : readSeed(seedFile);
+    return new Config(options, bind, seed);
+  }
 
-    private static String text(JsonNode item, String field, String where) throws UsageException {
-        JsonNode node = item.get(field);
-        if (node == null || !node.isTextual() || node.asText().isBlank()) {
-            throw new UsageException(where + ": '" + field + "' must be a non-blank string");
-        }
-        return node.asText();
+  private static String value(String option, Iterator<String> it) throws UsageException {
+    if (!it.hasNext()) {
+      throw new UsageException(option + " needs a value");
     }
+    return it.next();
+  }
+
+  private static int parsePort(String value) throws UsageException {
+    try {
+      int port = Integer.parseInt(value);
+      if (port < 0 || port > 65_535) {
+        throw new NumberFormatException();
+      }
+      return port;
+    } catch (NumberFormatException e) {
+      throw new UsageException("--port must be 0-65535, got '" + value + "'");
+    }
+  }
+
+  private static Duration parseDuration(String value) throws UsageException {
+    try {
+      Duration duration = Duration.parse(value);
+      if (duration.isNegative()) {
+        throw new UsageException("--job-lag must not be negative, got '" + value + "'");
+      }
+      return duration;
+    } catch (DateTimeParseException e) {
+      throw new UsageException("--job-lag must be an ISO-8601 duration such as PT30S, got '" + value + "'");
+    }
+  }
+
+  /** The file's first line, without its line ending. Never echoes the content in a message. */
+  private static String readPassword(Path file) throws UsageException {
+    try {
+      String content = Files.readString(file, StandardCharsets.UTF_8);
+      int end = content.indexOf('\n');
+      String line = end < 0 ? content : content.substring(0, end);
+      line = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+      if (line.isEmpty()) {
+        throw new UsageException("password file " + file + " is empty");
+      }
+      return line;
+    } catch (IOException e) {
+      throw new UsageException("cannot read password file " + file + ": " + e);
+    }
+  }
+
+  private static final Set<String> SEED_FIELDS = Set.of("branch", "revision", "buildername", "status");
+
+  static List<SeedBuild> readSeed(Path file) throws UsageException {
+    JsonNode root;
+    try {
+      root = new ObjectMapper().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new UsageException("cannot read seed file " + file + ": " + e.getMessage());
+    }
+    if (root == null || !root.isArray()) {
+      throw new UsageException("seed file " + file + " must hold a JSON list of builds");
+    }
+    List<SeedBuild> builds = new ArrayList<>();
+    for (int i = 0; i < root.size(); i++) {
+      JsonNode item = root.get(i);
+      String where = "seed file " + file + ", item " + i;
+      if (!item.isObject()) {
+        throw new UsageException(where + ": must be an object");
+      }
+      for (Iterator<String> names = item.fieldNames(); names.hasNext();) {
+        String name = names.next();
+        if (!SEED_FIELDS.contains(name)) {
+          throw new UsageException(where + ": unknown field '" + name + "' (expected " + SEED_FIELDS + ")");
+        }
+      }
+      String branch = text(item, "branch", where);
+      String revision = text(item, "revision", where);
+      String buildername = text(item, "buildername", where);
+      int status = 0;
+      JsonNode statusNode = item.get("status");
+      if (statusNode != null) {
+        if (!statusNode.isInt() || statusNode.asInt() < 0 || statusNode.asInt() > SelfServeState.MAX_STATUS) {
+          throw new UsageException(where + ": status must be an integer 0-" + SelfServeState.MAX_STATUS);
+        }
+        status = statusNode.asInt();
+      }
+      builds.add(new SeedBuild(branch, revision, buildername, status));
+    }
+    return builds;
+  }
+
+  private static String text(JsonNode item, String field, String where) throws UsageException {
+    JsonNode node = item.get(field);
+    if (node == null || !node.isTextual() || node.asText().isBlank()) {
+      throw new UsageException(where + ": '" + field + "' must be a non-blank string");
+    }
+    return node.asText();
+  }
 }

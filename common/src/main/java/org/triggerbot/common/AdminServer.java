@@ -229,7 +229,7 @@ public final class AdminServer implements AutoCloseable {
   private final List<Map.Entry<String, Route>> prefixes;
 
   private AdminServer(HttpServer server, ExecutorService executor, PrometheusMeterRegistry registry,
-                      Supplier<Health> readiness, Map<String, Route> routes) {
+      Supplier<Health> readiness, Map<String, Route> routes) {
     this.server = server;
     this.executor = executor;
     this.registry = registry;
@@ -286,7 +286,7 @@ public final class AdminServer implements AutoCloseable {
 
   /** Starts the admin server {@code config} asks for (its {@link #PORT} and {@link #BIND}, see {@link #define}). */
   public static AdminServer start(AbstractConfig config, PrometheusMeterRegistry registry,
-                                  Supplier<Health> readiness) {
+      Supplier<Health> readiness) {
     return start(config, registry, readiness, Map.of());
   }
 
@@ -297,7 +297,7 @@ public final class AdminServer implements AutoCloseable {
    * @throws IllegalArgumentException when a pattern is malformed or names a built-in path
    */
   public static AdminServer start(AbstractConfig config, PrometheusMeterRegistry registry,
-                                  Supplier<Health> readiness, Map<String, Route> routes) {
+      Supplier<Health> readiness, Map<String, Route> routes) {
     return start(config.getString(BIND), config.getInt(PORT), registry, readiness, routes);
   }
 
@@ -308,7 +308,7 @@ public final class AdminServer implements AutoCloseable {
    * @throws UncheckedIOException when the address cannot be resolved or the port cannot be bound, naming both
    */
   public static AdminServer start(String bindAddress, int port, PrometheusMeterRegistry registry,
-                                  Supplier<Health> readiness) {
+      Supplier<Health> readiness) {
     return start(bindAddress, port, registry, readiness, Map.of());
   }
 
@@ -320,7 +320,7 @@ public final class AdminServer implements AutoCloseable {
    * @throws IllegalArgumentException when a route pattern is malformed or names a built-in path
    */
   public static AdminServer start(String bindAddress, int port, PrometheusMeterRegistry registry,
-                                  Supplier<Health> readiness, Map<String, Route> routes) {
+      Supplier<Health> readiness, Map<String, Route> routes) {
     Objects.requireNonNull(registry, "registry");
     Objects.requireNonNull(readiness, "readiness");
     Objects.requireNonNull(routes, "routes");

@@ -52,12 +52,12 @@ public final class KafkaConnectivity {
    * @param counted which of them are the consumer's: {@link #CONSUMER} or {@link #STREAMS_MAIN_CONSUMERS}
    */
   public KafkaConnectivity(Supplier<? extends Map<MetricName, ? extends Metric>> metrics,
-                           Predicate<MetricName> counted) {
+      Predicate<MetricName> counted) {
     this(metrics, counted, GRACE, System::nanoTime);
   }
 
   KafkaConnectivity(Supplier<? extends Map<MetricName, ? extends Metric>> metrics, Predicate<MetricName> counted,
-                    Duration grace, LongSupplier nanoClock) {
+      Duration grace, LongSupplier nanoClock) {
     this.metrics = metrics;
     this.counted = counted;
     this.grace = grace;

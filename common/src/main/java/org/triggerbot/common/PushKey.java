@@ -61,7 +61,7 @@ public final class PushKey {
       switch (p.get(0).asText()) {
         case "branch" -> branch = p.get(1);
         case "revision" -> revision = p.get(1);
-        default -> { }
+        default -> {}
       }
     }
     if (branch == null || !branch.isTextual() || revision == null

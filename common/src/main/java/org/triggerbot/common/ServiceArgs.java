@@ -67,7 +67,7 @@ public final class ServiceArgs {
    * @param load reads and validates the configuration from the file (null when none was given)
    */
   public static <T> Outcome<T> parse(String service, List<String> args, ConfigDef keys, String about,
-                                     Function<Path, T> load, PrintStream out, PrintStream err) {
+      Function<Path, T> load, PrintStream out, PrintStream err) {
     Path file = null;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);

@@ -279,7 +279,8 @@ class AdminServerTest {
     assertEquals(9401, defaults.getInt(AdminServer.PORT));
     assertEquals("0.0.0.0", defaults.getString(AdminServer.BIND));
     assertEquals(-1, new AbstractConfig(def, Map.of(AdminServer.PORT, "-1")).getInt(AdminServer.PORT));
-    ConfigException e = assertThrows(ConfigException.class, () -> new AbstractConfig(def, Map.of(AdminServer.PORT, "-2")));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> new AbstractConfig(def, Map.of(AdminServer.PORT, "-2")));
     assertTrue(e.getMessage().contains(AdminServer.PORT), e.getMessage());
     assertThrows(ConfigException.class, () -> new AbstractConfig(def, Map.of(AdminServer.PORT, "65536")));
     assertThrows(ConfigException.class, () -> new AbstractConfig(def, Map.of(AdminServer.BIND, "")));

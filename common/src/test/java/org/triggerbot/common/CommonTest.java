@@ -32,15 +32,19 @@ class CommonTest {
 
   @Test
   void anUnreadableEnvelopeIsAllNulls() {
-    assertEquals(new PulseEnvelope(null, null, null, null), PulseEnvelope.read("{bad".getBytes(StandardCharsets.UTF_8)));
-    assertEquals(new PulseEnvelope(null, null, null, null), PulseEnvelope.read("{} {}".getBytes(StandardCharsets.UTF_8)));
+    assertEquals(new PulseEnvelope(null, null, null, null),
+        PulseEnvelope.read("{bad".getBytes(StandardCharsets.UTF_8)));
+    assertEquals(new PulseEnvelope(null, null, null, null),
+        PulseEnvelope.read("{} {}".getBytes(StandardCharsets.UTF_8)));
     assertNull(PulseEnvelope.read("{\"_meta\":{\"sent\":\"yesterday\"}}".getBytes(StandardCharsets.UTF_8)).sent());
   }
 
   @Test
   void rfc3339() {
-    assertEquals(Instant.parse("2015-06-01T10:00:00Z").toEpochMilli(), PulseEnvelope.rfc3339Millis("2015-06-01t10:00:00z"));
-    assertEquals(Instant.parse("2015-07-01T00:00:00Z").toEpochMilli(), PulseEnvelope.rfc3339Millis("2015-06-30T23:59:60Z"));
+    assertEquals(Instant.parse("2015-06-01T10:00:00Z").toEpochMilli(),
+        PulseEnvelope.rfc3339Millis("2015-06-01t10:00:00z"));
+    assertEquals(Instant.parse("2015-07-01T00:00:00Z").toEpochMilli(),
+        PulseEnvelope.rfc3339Millis("2015-06-30T23:59:60Z"));
     assertEquals(Instant.parse("2015-06-01T10:00:00.999Z").toEpochMilli(),
         PulseEnvelope.rfc3339Millis("2015-06-01T10:00:00.9999999999Z"));
     assertNull(PulseEnvelope.rfc3339Millis("2015-06-01T10:00Z"), "seconds are required");

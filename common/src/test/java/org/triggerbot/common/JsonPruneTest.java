@@ -51,8 +51,10 @@ class JsonPruneTest {
     JsonNode pruned = props.read(JSON, ("{\"p\": [[\"basedir\", \"/b\", \"Step\"], [\"branch\", \"try\", \"Builder\"],"
         + " [\"request_ids\", [1, 2], \"postrun.py\"], [\"revision\", {\"x\": 1}], [\"branch\", \"late\"]]}")
         .getBytes(StandardCharsets.UTF_8));
-    assertEquals(JSON.readTree("{\"p\": [[\"basedir\", null], [\"branch\", \"try\", \"Builder\"], [\"request_ids\", null],"
-        + " [\"revision\", {\"x\": 1}], [\"branch\", \"late\"]]}"), pruned);
+    assertEquals(
+        JSON.readTree("{\"p\": [[\"basedir\", null], [\"branch\", \"try\", \"Builder\"], [\"request_ids\", null],"
+            + " [\"revision\", {\"x\": 1}], [\"branch\", \"late\"]]}"),
+        pruned);
   }
 
   @Test

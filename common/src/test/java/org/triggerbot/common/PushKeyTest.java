@@ -25,7 +25,8 @@ class PushKeyTest {
 
   @Test
   void thePushIsBranchAndTheRevisionsFirstTwelveCharacters() {
-    PulseEnvelope e = read("[[\"branch\",\"try\",\"x\"],[\"buildername\",\"b\",\"x\"],[\"revision\",\"" + REV + "\",\"x\"]]");
+    PulseEnvelope e =
+        read("[[\"branch\",\"try\",\"x\"],[\"buildername\",\"b\",\"x\"],[\"revision\",\"" + REV + "\",\"x\"]]");
     assertEquals("try/0123456789ab", e.push());
     assertEquals("try/0123456789ab", e.recordKey("build.try-x.1.finished"));
     assertEquals("build.try-x.1.finished", e.routingKey(), "one pass reads the envelope too");

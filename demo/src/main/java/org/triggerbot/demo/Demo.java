@@ -22,8 +22,8 @@ import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
 import org.triggerbot.processor.pulse.ParseOutcome;
-import org.triggerbot.processor.query.PushRef;
 import org.triggerbot.processor.pulse.PulseParser;
+import org.triggerbot.processor.query.PushRef;
 import org.triggerbot.processor.replay.FastReplay;
 import org.triggerbot.processor.replay.JsonLinesOutput;
 import org.triggerbot.processor.replay.ReplaySource;
@@ -63,7 +63,8 @@ public final class Demo {
       System.setProperty("org.slf4j.simpleLogger.log.org.triggerbot", "warn");
       // Known, harmless warnings of a fresh embedded broker and of the offline replays in a temp directory
       // (first metadata fetch before the internal topic exists, bootstrap of an empty metadata log).
-      for (String noisy : List.of("org.apache.kafka.clients.NetworkClient", "org.apache.kafka.controller.QuorumController",
+      for (String noisy : List.of("org.apache.kafka.clients.NetworkClient",
+          "org.apache.kafka.controller.QuorumController",
           "org.apache.kafka.streams.processor.internals.StateDirectory", "org.apache.kafka.streams.StreamsConfig")) {
         System.setProperty("org.slf4j.simpleLogger.log." + noisy, "error");
       }
@@ -176,7 +177,7 @@ public final class Demo {
 
   /** Registers the feed's finished jobs in the simulator, as CI would list them. */
   private static int registerJobs(List<String> feed, PulseParser parser, BuildapiSimulator buildapi,
-                                  Set<String> pushes) {
+      Set<String> pushes) {
     int jobs = 0;
     for (String line : feed) {
       if (parser.parse(line.getBytes(StandardCharsets.UTF_8)) instanceof ParseOutcome.Accepted a) {
@@ -247,7 +248,8 @@ public final class Demo {
       Properties p = new Properties();
       p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, pipeline.kafka().bootstrapServers());
       p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-      try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+      try (KafkaConsumer<String, byte[]> consumer =
+          new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
         List<TopicPartition> parts = List.of(new TopicPartition(Topics.TRIGGER_DECISIONS.name(), 0),
             new TopicPartition(Topics.TRIGGER_RESULTS.name(), 0), new TopicPartition(Topics.PULSE_REJECTED.name(), 0),
             new TopicPartition(Topics.PUSH_VERDICTS.name(), 0), new TopicPartition(Topics.TRIGGER_COMMANDS.name(), 0));
@@ -277,7 +279,7 @@ public final class Demo {
     /** CI runs what buildapi accepted: publish the runs of every submitted command whose record was read. */
     private void runSubmitted() throws Exception {
       List<String> runs = new ArrayList<>();
-      for (java.util.Iterator<String> it = submitted.iterator(); it.hasNext(); ) {
+      for (java.util.Iterator<String> it = submitted.iterator(); it.hasNext();) {
         TriggerCommand command = commands.get(it.next());
         if (command != null) {
           List<String> lines = ci.runsFor(command);

@@ -31,7 +31,6 @@ import org.triggerbot.schemas.Topic;
 import org.triggerbot.sink.SinkConfig;
 import org.triggerbot.sink.TriggerSink;
 import org.triggerbot.testsupport.EmbeddedKafka;
-import org.triggerbot.testsupport.EmbeddedQpid;
 
 /**
  * The whole triggerbot pipeline on one machine, in one JVM, with nothing installed: an embedded KRaft Kafka broker,

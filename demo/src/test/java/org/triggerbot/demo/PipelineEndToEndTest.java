@@ -43,7 +43,8 @@ class PipelineEndToEndTest {
       pipeline.startServices(Map.of("budget.floor", "2", "budget.ratio", "0"), Duration.ofMillis(500));
       List<String> feed = new ArrayList<>();
       // Push 1 asks for 2 more runs of every test job: one requested trigger at the job's first start.
-      PulseJson mochitest = PulseJson.test("mochitest-1").rev(requested).comments("try: -b o -p linux -u all --rebuild 2");
+      PulseJson mochitest =
+          PulseJson.test("mochitest-1").rev(requested).comments("try: -b o -p linux -u all --rebuild 2");
       feed.add(mochitest.atMinutes(0).started());
       feed.add(mochitest.atMinutes(10).finished(0));
       // Push 2: three failing builders; the budget (floor 2, ratio 0) allows two failure retriggers.
@@ -60,7 +61,8 @@ class PipelineEndToEndTest {
       // nothing) and a result for each of the three commands: a result is committed only after its POST, so
       // once all three are there, buildapi has received everything it ever will for this scenario.
       Await.until("four decisions and three results", Duration.ofSeconds(90),
-          () -> pipeline.read(Topics.TRIGGER_DECISIONS).size() >= 4 && pipeline.read(Topics.TRIGGER_RESULTS).size() >= 3);
+          () -> pipeline.read(Topics.TRIGGER_DECISIONS).size() >= 4
+              && pipeline.read(Topics.TRIGGER_RESULTS).size() >= 3);
       assertEquals(List.of(DecisionReason.TRIGGER_REQUESTED, DecisionReason.TRIGGER_FAILURE,
           DecisionReason.TRIGGER_FAILURE, DecisionReason.SKIP_PUSH_BUDGET),
           pipeline.read(Topics.TRIGGER_DECISIONS).stream().map(TriggerDecision::getReason).toList());

@@ -24,7 +24,8 @@ class AvroSerdeTest {
 
   private static TriggerDecision decision() {
     return TriggerDecision.newBuilder()
-        .setDecisionId("d-1").setBranch("try").setRevision("abcdef012345").setBuilder("Rev3 WINNT 6.1 try opt test mochitest-1")
+        .setDecisionId("d-1").setBranch("try").setRevision("abcdef012345")
+        .setBuilder("Rev3 WINNT 6.1 try opt test mochitest-1")
         .setEvent(JobEvent.FINISHED).setResult(2).setReason(DecisionReason.TRIGGER_FAILURE).setCount(1)
         .setFailuresOnPush(0).setJobsOnPush(3).setBudgetLimit(5).setPolicyVersion("p1").setUser("dev@example.com")
         .setEventTime(Instant.parse("2015-06-01T10:00:00Z")).setDecidedAt(null).setRoutingKey("build.x.1.finished")

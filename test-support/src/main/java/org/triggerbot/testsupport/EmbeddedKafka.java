@@ -99,436 +99,436 @@ import org.slf4j.LoggerFactory;
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
-    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
+  private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
 
-    private static final int START_TIMEOUT_SECONDS = 60;
-    private static final int ADMIN_TIMEOUT_SECONDS = 30;
+  private static final int START_TIMEOUT_SECONDS = 60;
+  private static final int ADMIN_TIMEOUT_SECONDS = 30;
 
-    private static final String HOST = "127.0.0.1";
-    private static final int NODE_ID = 1;
-    private static final String BROKER_LISTENER = "BROKER";
-    private static final String CONTROLLER_LISTENER = "CONTROLLER";
-    /** Fresh port pairs to try when a probed port is taken before Kafka binds it. */
-    private static final int PORT_ATTEMPTS = 5;
-    /** Upper bound for one Admin round trip inside a poll loop, so each loop re-checks its deadline. */
-    private static final Duration ADMIN_CALL_TIMEOUT = Duration.ofSeconds(5);
+  private static final String HOST = "127.0.0.1";
+  private static final int NODE_ID = 1;
+  private static final String BROKER_LISTENER = "BROKER";
+  private static final String CONTROLLER_LISTENER = "CONTROLLER";
+  /** Fresh port pairs to try when a probed port is taken before Kafka binds it. */
+  private static final int PORT_ATTEMPTS = 5;
+  /** Upper bound for one Admin round trip inside a poll loop, so each loop re-checks its deadline. */
+  private static final Duration ADMIN_CALL_TIMEOUT = Duration.ofSeconds(5);
 
-    /** Broker settings that this class owns; {@link #start(Map)} rejects overrides of them. */
-    public static final Set<String> RESERVED_CONFIGS = Set.of(
-            "process.roles", "node.id", "broker.id",
-            "listeners", "advertised.listeners", "listener.security.protocol.map",
-            "inter.broker.listener.name", "controller.listener.names",
-            "controller.quorum.voters", "controller.quorum.bootstrap.servers",
-            "log.dir", "log.dirs", "metadata.log.dir");
+  /** Broker settings that this class owns; {@link #start(Map)} rejects overrides of them. */
+  public static final Set<String> RESERVED_CONFIGS = Set.of(
+      "process.roles", "node.id", "broker.id",
+      "listeners", "advertised.listeners", "listener.security.protocol.map",
+      "inter.broker.listener.name", "controller.listener.names",
+      "controller.quorum.voters", "controller.quorum.bootstrap.servers",
+      "log.dir", "log.dirs", "metadata.log.dir");
 
-    private static boolean exitGuardInstalled;
+  private static boolean exitGuardInstalled;
 
-    private final Path baseDir;
-    private final Path dataDir;
-    private final Map<String, Object> overrides;
-    private final String clusterId = Uuid.randomUuid().toString();
+  private final Path baseDir;
+  private final Path dataDir;
+  private final Map<String, Object> overrides;
+  private final String clusterId = Uuid.randomUuid().toString();
 
-    private int brokerPort;
-    private int controllerPort;
-    /** Null while stopped. */
-    private KafkaRaftServer server;
-    private boolean closed;
+  private int brokerPort;
+  private int controllerPort;
+  /** Null while stopped. */
+  private KafkaRaftServer server;
+  private boolean closed;
 
-    private EmbeddedKafka(Path baseDir, Map<String, Object> overrides) {
-        this.baseDir = baseDir;
-        this.dataDir = baseDir.resolve("kraft-combined-logs");
-        this.overrides = overrides;
+  private EmbeddedKafka(Path baseDir, Map<String, Object> overrides) {
+    this.baseDir = baseDir;
+    this.dataDir = baseDir.resolve("kraft-combined-logs");
+    this.overrides = overrides;
+  }
+
+  /** Starts a broker with the default test settings. */
+  public static EmbeddedKafka start() {
+    return start(Map.of());
+  }
+
+  /**
+   * Starts a broker with the default test settings plus {@code brokerOverrides} (broker
+   * config name to value; values may be strings or typed values).
+   *
+   * @throws IllegalArgumentException if an override names one of {@link #RESERVED_CONFIGS}
+   * @throws IllegalStateException if the broker is not ready in time
+   */
+  public static EmbeddedKafka start(Map<String, ?> brokerOverrides) {
+    List<String> reserved = brokerOverrides.keySet().stream()
+        .filter(RESERVED_CONFIGS::contains).sorted().toList();
+    if (!reserved.isEmpty()) {
+      throw new IllegalArgumentException("EmbeddedKafka owns these broker settings: " + reserved);
     }
-
-    /** Starts a broker with the default test settings. */
-    public static EmbeddedKafka start() {
-        return start(Map.of());
+    installExitGuard();
+    Path baseDir;
+    try {
+      baseDir = Files.createTempDirectory("embedded-kafka-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+    EmbeddedKafka kafka = new EmbeddedKafka(baseDir, new LinkedHashMap<>(brokerOverrides));
+    try {
+      kafka.startOnFreshPorts();
+      return kafka;
+    } catch (RuntimeException | Error e) {
+      try {
+        kafka.close();
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
+  }
 
-    /**
-     * Starts a broker with the default test settings plus {@code brokerOverrides} (broker
-     * config name to value; values may be strings or typed values).
-     *
-     * @throws IllegalArgumentException if an override names one of {@link #RESERVED_CONFIGS}
-     * @throws IllegalStateException if the broker is not ready in time
-     */
-    public static EmbeddedKafka start(Map<String, ?> brokerOverrides) {
-        List<String> reserved = brokerOverrides.keySet().stream()
-                .filter(RESERVED_CONFIGS::contains).sorted().toList();
-        if (!reserved.isEmpty()) {
-            throw new IllegalArgumentException("EmbeddedKafka owns these broker settings: " + reserved);
-        }
-        installExitGuard();
-        Path baseDir;
+  /** {@code 127.0.0.1:PORT} of the broker listener; unchanged by stop and restart. */
+  public synchronized String bootstrapServers() {
+    return HOST + ":" + brokerPort;
+  }
+
+  /** Whether the broker is currently running (started and not stopped or closed). */
+  public synchronized boolean isRunning() {
+    return server != null;
+  }
+
+  /** Creates a topic with replication factor 1; see {@link #createTopic(String, int, Map)}. */
+  public void createTopic(String name, int partitions) {
+    createTopic(name, partitions, Map.of());
+  }
+
+  /**
+   * Creates a topic with replication factor 1 and the given topic configs (for example
+   * {@code cleanup.policy=compact}), and waits until every partition has a leader.
+   *
+   * @throws IllegalStateException if the broker is not running, the creation fails (for
+   *         example, the topic already exists) or the partitions get no leader in time
+   */
+  public synchronized void createTopic(String name, int partitions, Map<String, String> topicConfigs) {
+    requireRunning();
+    long deadline = Await.deadlineIn(Duration.ofSeconds(ADMIN_TIMEOUT_SECONDS));
+    try (Admin admin = newAdmin()) {
+      NewTopic topic = new NewTopic(name, Optional.of(partitions), Optional.of((short) 1))
+          .configs(topicConfigs);
+      admin.createTopics(List.of(topic)).all().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
+      Await.until("topic " + name + " to have a leader for each of its " + partitions + " partitions",
+          deadline, () -> {
+            TopicDescription description = describeTopics(admin, List.of(name)).get(name);
+            return description.partitions().size() == partitions && allHaveLeaders(description);
+          });
+      // A leader in the metadata may not serve its new partition yet; an idempotent producer's first batch
+      // refused as not-leader can then meet the broker's out-of-order sequence check on every retry (seen
+      // here, 120 s to a delivery timeout). Listing offsets succeeds only once the leaders serve.
+      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest =
+          new java.util.HashMap<>();
+      for (int p = 0; p < partitions; p++) {
+        latest.put(new org.apache.kafka.common.TopicPartition(name, p),
+            org.apache.kafka.clients.admin.OffsetSpec.latest());
+      }
+      Await.until("topic " + name + "'s leaders to serve its " + partitions + " partitions", deadline, () -> {
         try {
-            baseDir = Files.createTempDirectory("embedded-kafka-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+          admin.listOffsets(latest).all().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
+          return true;
+        } catch (ExecutionException notYet) {
+          return false;
         }
-        EmbeddedKafka kafka = new EmbeddedKafka(baseDir, new LinkedHashMap<>(brokerOverrides));
-        try {
-            kafka.startOnFreshPorts();
-            return kafka;
-        } catch (RuntimeException | Error e) {
-            try {
-                kafka.close();
-            } catch (RuntimeException cleanup) {
-                e.addSuppressed(cleanup);
+      });
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("Could not create topic " + name, e.getCause());
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("Timed out creating topic " + name, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while creating topic " + name, e);
+    }
+  }
+
+  /**
+   * Shuts the broker down cleanly (controlled shutdown), keeping its data and ports for
+   * {@link #restart()}. Clients keep trying to reconnect meanwhile. Does nothing
+   * if already stopped.
+   */
+  public synchronized void stop() {
+    KafkaRaftServer running = server;
+    if (running == null) {
+      return;
+    }
+    server = null;
+    long begin = System.nanoTime();
+    shutdown(running);
+    LOG.info("Embedded Kafka at {} stopped in {} ms", bootstrapServers(), Await.elapsedMillis(begin));
+  }
+
+  /**
+   * Starts the broker again (stopping it first if it is running) on the same ports and log
+   * directory, and waits until it is unfenced and every existing partition has a leader.
+   *
+   * @throws IllegalStateException if closed, or not ready in time (for example, because
+   *         another process took one of the ports)
+   */
+  public synchronized void restart() {
+    if (closed) {
+      throw new IllegalStateException("EmbeddedKafka is closed");
+    }
+    stop();
+    long begin = System.nanoTime();
+    long deadline = Await.deadlineIn(Duration.ofSeconds(START_TIMEOUT_SECONDS));
+    // The ports are part of the contract now, so a bind failure is waited out, not dodged.
+    Await.until("broker to bind " + bootstrapServers() + " and controller port " + controllerPort,
+        deadline, () -> {
+          try {
+            launch(deadline);
+            return true;
+          } catch (RuntimeException e) {
+            if (isBindFailure(e)) {
+              LOG.info("Restart could not bind its ports yet: {}", e.getMessage());
+              return false;
             }
             throw e;
-        }
-    }
-
-    /** {@code 127.0.0.1:PORT} of the broker listener; unchanged by stop and restart. */
-    public synchronized String bootstrapServers() {
-        return HOST + ":" + brokerPort;
-    }
-
-    /** Whether the broker is currently running (started and not stopped or closed). */
-    public synchronized boolean isRunning() {
-        return server != null;
-    }
-
-    /** Creates a topic with replication factor 1; see {@link #createTopic(String, int, Map)}. */
-    public void createTopic(String name, int partitions) {
-        createTopic(name, partitions, Map.of());
-    }
-
-    /**
-     * Creates a topic with replication factor 1 and the given topic configs (for example
-     * {@code cleanup.policy=compact}), and waits until every partition has a leader.
-     *
-     * @throws IllegalStateException if the broker is not running, the creation fails (for
-     *         example, the topic already exists) or the partitions get no leader in time
-     */
-    public synchronized void createTopic(String name, int partitions, Map<String, String> topicConfigs) {
-        requireRunning();
-        long deadline = Await.deadlineIn(Duration.ofSeconds(ADMIN_TIMEOUT_SECONDS));
-        try (Admin admin = newAdmin()) {
-            NewTopic topic = new NewTopic(name, Optional.of(partitions), Optional.of((short) 1))
-                    .configs(topicConfigs);
-            admin.createTopics(List.of(topic)).all().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
-            Await.until("topic " + name + " to have a leader for each of its " + partitions + " partitions",
-                    deadline, () -> {
-                        TopicDescription description = describeTopics(admin, List.of(name)).get(name);
-                        return description.partitions().size() == partitions && allHaveLeaders(description);
-                    });
-            // A leader in the metadata may not serve its new partition yet; an idempotent producer's first batch
-            // refused as not-leader can then meet the broker's out-of-order sequence check on every retry (seen
-            // here, 120 s to a delivery timeout). Listing offsets succeeds only once the leaders serve.
-            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest =
-                    new java.util.HashMap<>();
-            for (int p = 0; p < partitions; p++) {
-                latest.put(new org.apache.kafka.common.TopicPartition(name, p),
-                        org.apache.kafka.clients.admin.OffsetSpec.latest());
-            }
-            Await.until("topic " + name + "'s leaders to serve its " + partitions + " partitions", deadline, () -> {
-                try {
-                    admin.listOffsets(latest).all().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
-                    return true;
-                } catch (ExecutionException notYet) {
-                    return false;
-                }
-            });
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("Could not create topic " + name, e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("Timed out creating topic " + name, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while creating topic " + name, e);
-        }
-    }
-
-    /**
-     * Shuts the broker down cleanly (controlled shutdown), keeping its data and ports for
-     * {@link #restart()}. Clients keep trying to reconnect meanwhile. Does nothing
-     * if already stopped.
-     */
-    public synchronized void stop() {
-        KafkaRaftServer running = server;
-        if (running == null) {
-            return;
-        }
-        server = null;
-        long begin = System.nanoTime();
-        shutdown(running);
-        LOG.info("Embedded Kafka at {} stopped in {} ms", bootstrapServers(), Await.elapsedMillis(begin));
-    }
-
-    /**
-     * Starts the broker again (stopping it first if it is running) on the same ports and log
-     * directory, and waits until it is unfenced and every existing partition has a leader.
-     *
-     * @throws IllegalStateException if closed, or not ready in time (for example, because
-     *         another process took one of the ports)
-     */
-    public synchronized void restart() {
-        if (closed) {
-            throw new IllegalStateException("EmbeddedKafka is closed");
-        }
-        stop();
-        long begin = System.nanoTime();
-        long deadline = Await.deadlineIn(Duration.ofSeconds(START_TIMEOUT_SECONDS));
-        // The ports are part of the contract now, so a bind failure is waited out, not dodged.
-        Await.until("broker to bind " + bootstrapServers() + " and controller port " + controllerPort,
-                deadline, () -> {
-                    try {
-                        launch(deadline);
-                        return true;
-                    } catch (RuntimeException e) {
-                        if (isBindFailure(e)) {
-                            LOG.info("Restart could not bind its ports yet: {}", e.getMessage());
-                            return false;
-                        }
-                        throw e;
-                    }
-                });
-        LOG.info("Embedded Kafka restarted at {} in {} ms", bootstrapServers(), Await.elapsedMillis(begin));
-    }
-
-    /** Stops the broker if it is running and deletes the temporary directory. Idempotent. */
-    @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            stop();
-        } finally {
-            TempDirs.deleteRecursively(baseDir);
-        }
-    }
-
-    /** The temporary directory holding all broker data; deleted by {@link #close()}. */
-    Path baseDir() {
-        return baseDir;
-    }
-
-    // ---------------------------------------------------------------------------------------
-
-    private void startOnFreshPorts() {
-        long begin = System.nanoTime();
-        long deadline = Await.deadlineIn(Duration.ofSeconds(START_TIMEOUT_SECONDS));
-        RuntimeException lastBindFailure = null;
-        for (int attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-            int[] ports = probeFreePorts();
-            brokerPort = ports[0];
-            controllerPort = ports[1];
-            // A failed attempt may have written to the metadata log; format from scratch.
-            TempDirs.deleteRecursively(dataDir);
-            format();
-            try {
-                launch(deadline);
-                LOG.info("Embedded Kafka ready at {} in {} ms (controller port {}, data in {})",
-                        bootstrapServers(), Await.elapsedMillis(begin), controllerPort, dataDir);
-                return;
-            } catch (RuntimeException e) {
-                if (!isBindFailure(e)) {
-                    throw e;
-                }
-                LOG.info("Port taken before Kafka could bind it (attempt {} of {}): {}",
-                        attempt, PORT_ATTEMPTS, e.getMessage());
-                lastBindFailure = e;
-            }
-        }
-        throw new IllegalStateException("Could not bind free ports after " + PORT_ATTEMPTS + " attempts",
-                lastBindFailure);
-    }
-
-    /** Writes meta.properties and the bootstrap metadata, as {@code kafka-storage.sh format} does. */
-    private void format() {
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        try (PrintStream printStream = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-            new Formatter()
-                    .setPrintStream(printStream)
-                    .setNodeId(NODE_ID)
-                    .setClusterId(clusterId)
-                    .setDirectories(List.of(dataDir.toString()))
-                    .setMetadataLogDirectory(dataDir.toString())
-                    .setControllerListenerName(CONTROLLER_LISTENER)
-                    // Static voters (controller.quorum.voters), so kraft.version 0; this node is
-                    // a controller, so it also writes the bootstrap snapshot, as the storage tool does.
-                    .setHasDynamicQuorum(false)
-                    .setWriteBootstrapSnapshot(true)
-                    .run();
-        } catch (Exception e) {
-            throw new IllegalStateException("Could not format " + dataDir, e);
-        }
-        LOG.debug("Formatter: {}", output.toString(StandardCharsets.UTF_8).trim());
-    }
-
-    /** Starts a server on the current ports and waits until it is ready; cleans up on failure. */
-    private void launch(long deadline) {
-        KafkaRaftServer candidate = new KafkaRaftServer(new KafkaConfig(brokerConfig(), false), Time.SYSTEM);
-        try {
-            candidate.startup();
-            awaitReady(deadline);
-        } catch (RuntimeException | Error e) {
-            // startup() leaves the controller running if the broker part fails; stop both.
-            try {
-                shutdown(candidate);
-            } catch (RuntimeException cleanup) {
-                e.addSuppressed(cleanup);
-            }
-            throw e;
-        }
-        server = candidate;
-    }
-
-    private Map<String, Object> brokerConfig() {
-        Map<String, Object> config = new HashMap<>();
-        // Test-friendly defaults; any of these may be overridden.
-        config.put("num.partitions", "1");
-        config.put("default.replication.factor", "1");
-        config.put("min.insync.replicas", "1");
-        config.put("auto.create.topics.enable", "false");
-        config.put("group.initial.rebalance.delay.ms", "0");
-        // Internal topics: one replica (there is one broker) and one partition (creating and
-        // loading the default 50 partitions costs seconds on a small machine).
-        config.put("offsets.topic.replication.factor", "1");
-        config.put("offsets.topic.num.partitions", "1");
-        config.put("transaction.state.log.replication.factor", "1");
-        config.put("transaction.state.log.min.isr", "1");
-        config.put("transaction.state.log.num.partitions", "1");
-        config.put("share.coordinator.state.topic.replication.factor", "1");
-        config.put("share.coordinator.state.topic.min.isr", "1");
-        config.put("share.coordinator.state.topic.num.partitions", "1");
-        // Fewer threads and a 2 MiB (instead of 128 MiB) cleaner buffer for a 2-core test JVM.
-        config.put("num.network.threads", "2");
-        config.put("num.io.threads", "2");
-        config.put("log.cleaner.dedupe.buffer.size", "2097152");
-        config.putAll(overrides);
-
-        // Owned settings: combined roles, loopback-only listeners, a one-voter static quorum.
-        config.put("process.roles", "broker,controller");
-        config.put("node.id", Integer.toString(NODE_ID));
-        config.put("listeners", BROKER_LISTENER + "://" + HOST + ":" + brokerPort + ","
-                + CONTROLLER_LISTENER + "://" + HOST + ":" + controllerPort);
-        config.put("advertised.listeners", BROKER_LISTENER + "://" + HOST + ":" + brokerPort);
-        config.put("listener.security.protocol.map",
-                BROKER_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
-        config.put("inter.broker.listener.name", BROKER_LISTENER);
-        config.put("controller.listener.names", CONTROLLER_LISTENER);
-        config.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
-        config.put("log.dirs", dataDir.toString());
-        config.put("metadata.log.dir", dataDir.toString());
-        return config;
-    }
-
-    /**
-     * Ready means: this broker is listed by DescribeCluster (which lists only unfenced brokers)
-     * and every partition, internal topics included, has a leader. The second half matters
-     * after a restart, when partitions are leaderless until the broker is unfenced.
-     */
-    private void awaitReady(long deadline) {
-        try (Admin admin = newAdmin()) {
-            Await.until("broker " + NODE_ID + " to be registered and unfenced", deadline, () -> {
-                Collection<Node> nodes = admin.describeCluster(new DescribeClusterOptions()
-                                .timeoutMs((int) ADMIN_CALL_TIMEOUT.toMillis()))
-                        .nodes().get(callTimeoutMillis(deadline), TimeUnit.MILLISECONDS);
-                return nodes.stream().anyMatch(node -> node.id() == NODE_ID);
-            });
-            Await.until("every partition to have a leader", deadline, () -> {
-                Set<String> topics = admin.listTopics(new ListTopicsOptions().listInternal(true)
-                                .timeoutMs((int) ADMIN_CALL_TIMEOUT.toMillis()))
-                        .names().get(callTimeoutMillis(deadline), TimeUnit.MILLISECONDS);
-                return topics.isEmpty()
-                        || describeTopics(admin, topics).values().stream().allMatch(EmbeddedKafka::allHaveLeaders);
-            });
-        }
-    }
-
-    private static Map<String, TopicDescription> describeTopics(Admin admin, Collection<String> topics)
-            throws Exception {
-        long timeout = ADMIN_CALL_TIMEOUT.toMillis();
-        return admin.describeTopics(topics, new DescribeTopicsOptions().timeoutMs((int) timeout))
-                .allTopicNames().get(timeout, TimeUnit.MILLISECONDS);
-    }
-
-    private static boolean allHaveLeaders(TopicDescription description) {
-        return description.partitions().stream()
-                .map(TopicPartitionInfo::leader)
-                .allMatch(leader -> leader != null && !leader.isEmpty());
-    }
-
-    private Admin newAdmin() {
-        Map<String, Object> config = new HashMap<>();
-        config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-        config.put(AdminClientConfig.CLIENT_ID_CONFIG, "embedded-kafka-admin");
-        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) ADMIN_CALL_TIMEOUT.toMillis());
-        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ADMIN_TIMEOUT_SECONDS * 1000);
-        return Admin.create(config);
-    }
-
-    private static void shutdown(KafkaRaftServer target) {
-        target.shutdown();
-        target.awaitShutdown();
-    }
-
-    private void requireRunning() {
-        if (closed) {
-            throw new IllegalStateException("EmbeddedKafka is closed");
-        }
-        if (server == null) {
-            throw new IllegalStateException("EmbeddedKafka is stopped; call restart() first");
-        }
-    }
-
-    /**
-     * Two distinct free loopback ports. Both sockets are open at once so the ports differ; they
-     * are closed before Kafka binds, so another process can still race us (hence the retries).
-     */
-    private static int[] probeFreePorts() {
-        try (ServerSocket broker = new ServerSocket(); ServerSocket controller = new ServerSocket()) {
-            InetAddress loopback = InetAddress.getByAddress(new byte[] {127, 0, 0, 1}); // HOST, not looked up
-            broker.setReuseAddress(true);
-            controller.setReuseAddress(true);
-            broker.bind(new InetSocketAddress(loopback, 0));
-            controller.bind(new InetSocketAddress(loopback, 0));
-            return new int[] {broker.getLocalPort(), controller.getLocalPort()};
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not probe free ports on " + HOST, e);
-        }
-    }
-
-    /** Kafka reports a taken port as a KafkaException wrapping the BindException. */
-    private static boolean isBindFailure(Throwable failure) {
-        List<Throwable> seen = new ArrayList<>();
-        for (Throwable t = failure; t != null && !seen.contains(t); t = t.getCause()) {
-            seen.add(t);
-            if (t instanceof BindException
-                    || (t instanceof KafkaException && String.valueOf(t.getMessage()).contains("failed to bind"))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * Kafka's fatal fault handlers call {@code Exit.halt}, which would kill the test JVM (and
-     * the test report with it). Make them throw instead, so the failure surfaces in the test.
-     */
-    private static synchronized void installExitGuard() {
-        if (exitGuardInstalled) {
-            return;
-        }
-        Exit.setHaltProcedure((status, message) -> {
-            throw new IllegalStateException("Kafka requested JVM halt(" + status + "): " + message);
+          }
         });
-        Exit.setExitProcedure((status, message) -> {
-            throw new IllegalStateException("Kafka requested JVM exit(" + status + "): " + message);
-        });
-        exitGuardInstalled = true;
-    }
+    LOG.info("Embedded Kafka restarted at {} in {} ms", bootstrapServers(), Await.elapsedMillis(begin));
+  }
 
-    private static long remainingMillis(long deadline) {
-        return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+  /** Stops the broker if it is running and deletes the temporary directory. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
     }
+    closed = true;
+    try {
+      stop();
+    } finally {
+      TempDirs.deleteRecursively(baseDir);
+    }
+  }
 
-    private static long callTimeoutMillis(long deadline) {
-        return Math.min(ADMIN_CALL_TIMEOUT.toMillis(), remainingMillis(deadline));
+  /** The temporary directory holding all broker data; deleted by {@link #close()}. */
+  Path baseDir() {
+    return baseDir;
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private void startOnFreshPorts() {
+    long begin = System.nanoTime();
+    long deadline = Await.deadlineIn(Duration.ofSeconds(START_TIMEOUT_SECONDS));
+    RuntimeException lastBindFailure = null;
+    for (int attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
+      int[] ports = probeFreePorts();
+      brokerPort = ports[0];
+      controllerPort = ports[1];
+      // A failed attempt may have written to the metadata log; format from scratch.
+      TempDirs.deleteRecursively(dataDir);
+      format();
+      try {
+        launch(deadline);
+        LOG.info("Embedded Kafka ready at {} in {} ms (controller port {}, data in {})",
+            bootstrapServers(), Await.elapsedMillis(begin), controllerPort, dataDir);
+        return;
+      } catch (RuntimeException e) {
+        if (!isBindFailure(e)) {
+          throw e;
+        }
+        LOG.info("Port taken before Kafka could bind it (attempt {} of {}): {}",
+            attempt, PORT_ATTEMPTS, e.getMessage());
+        lastBindFailure = e;
+      }
     }
+    throw new IllegalStateException("Could not bind free ports after " + PORT_ATTEMPTS + " attempts",
+        lastBindFailure);
+  }
+
+  /** Writes meta.properties and the bootstrap metadata, as {@code kafka-storage.sh format} does. */
+  private void format() {
+    ByteArrayOutputStream output = new ByteArrayOutputStream();
+    try (PrintStream printStream = new PrintStream(output, true, StandardCharsets.UTF_8)) {
+      new Formatter()
+          .setPrintStream(printStream)
+          .setNodeId(NODE_ID)
+          .setClusterId(clusterId)
+          .setDirectories(List.of(dataDir.toString()))
+          .setMetadataLogDirectory(dataDir.toString())
+          .setControllerListenerName(CONTROLLER_LISTENER)
+          // Static voters (controller.quorum.voters), so kraft.version 0; this node is
+          // a controller, so it also writes the bootstrap snapshot, as the storage tool does.
+          .setHasDynamicQuorum(false)
+          .setWriteBootstrapSnapshot(true)
+          .run();
+    } catch (Exception e) {
+      throw new IllegalStateException("Could not format " + dataDir, e);
+    }
+    LOG.debug("Formatter: {}", output.toString(StandardCharsets.UTF_8).trim());
+  }
+
+  /** Starts a server on the current ports and waits until it is ready; cleans up on failure. */
+  private void launch(long deadline) {
+    KafkaRaftServer candidate = new KafkaRaftServer(new KafkaConfig(brokerConfig(), false), Time.SYSTEM);
+    try {
+      candidate.startup();
+      awaitReady(deadline);
+    } catch (RuntimeException | Error e) {
+      // startup() leaves the controller running if the broker part fails; stop both.
+      try {
+        shutdown(candidate);
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
+    server = candidate;
+  }
+
+  private Map<String, Object> brokerConfig() {
+    Map<String, Object> config = new HashMap<>();
+    // Test-friendly defaults; any of these may be overridden.
+    config.put("num.partitions", "1");
+    config.put("default.replication.factor", "1");
+    config.put("min.insync.replicas", "1");
+    config.put("auto.create.topics.enable", "false");
+    config.put("group.initial.rebalance.delay.ms", "0");
+    // Internal topics: one replica (there is one broker) and one partition (creating and
+    // loading the default 50 partitions costs seconds on a small machine).
+    config.put("offsets.topic.replication.factor", "1");
+    config.put("offsets.topic.num.partitions", "1");
+    config.put("transaction.state.log.replication.factor", "1");
+    config.put("transaction.state.log.min.isr", "1");
+    config.put("transaction.state.log.num.partitions", "1");
+    config.put("share.coordinator.state.topic.replication.factor", "1");
+    config.put("share.coordinator.state.topic.min.isr", "1");
+    config.put("share.coordinator.state.topic.num.partitions", "1");
+    // Fewer threads and a 2 MiB (instead of 128 MiB) cleaner buffer for a 2-core test JVM.
+    config.put("num.network.threads", "2");
+    config.put("num.io.threads", "2");
+    config.put("log.cleaner.dedupe.buffer.size", "2097152");
+    config.putAll(overrides);
+
+    // Owned settings: combined roles, loopback-only listeners, a one-voter static quorum.
+    config.put("process.roles", "broker,controller");
+    config.put("node.id", Integer.toString(NODE_ID));
+    config.put("listeners", BROKER_LISTENER + "://" + HOST + ":" + brokerPort + ","
+        + CONTROLLER_LISTENER + "://" + HOST + ":" + controllerPort);
+    config.put("advertised.listeners", BROKER_LISTENER + "://" + HOST + ":" + brokerPort);
+    config.put("listener.security.protocol.map",
+        BROKER_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+    config.put("inter.broker.listener.name", BROKER_LISTENER);
+    config.put("controller.listener.names", CONTROLLER_LISTENER);
+    config.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
+    config.put("log.dirs", dataDir.toString());
+    config.put("metadata.log.dir", dataDir.toString());
+    return config;
+  }
+
+  /**
+   * Ready means: this broker is listed by DescribeCluster (which lists only unfenced brokers)
+   * and every partition, internal topics included, has a leader. The second half matters
+   * after a restart, when partitions are leaderless until the broker is unfenced.
+   */
+  private void awaitReady(long deadline) {
+    try (Admin admin = newAdmin()) {
+      Await.until("broker " + NODE_ID + " to be registered and unfenced", deadline, () -> {
+        Collection<Node> nodes = admin.describeCluster(new DescribeClusterOptions()
+            .timeoutMs((int) ADMIN_CALL_TIMEOUT.toMillis()))
+            .nodes().get(callTimeoutMillis(deadline), TimeUnit.MILLISECONDS);
+        return nodes.stream().anyMatch(node -> node.id() == NODE_ID);
+      });
+      Await.until("every partition to have a leader", deadline, () -> {
+        Set<String> topics = admin.listTopics(new ListTopicsOptions().listInternal(true)
+            .timeoutMs((int) ADMIN_CALL_TIMEOUT.toMillis()))
+            .names().get(callTimeoutMillis(deadline), TimeUnit.MILLISECONDS);
+        return topics.isEmpty()
+            || describeTopics(admin, topics).values().stream().allMatch(EmbeddedKafka::allHaveLeaders);
+      });
+    }
+  }
+
+  private static Map<String, TopicDescription> describeTopics(Admin admin, Collection<String> topics)
+      throws Exception {
+    long timeout = ADMIN_CALL_TIMEOUT.toMillis();
+    return admin.describeTopics(topics, new DescribeTopicsOptions().timeoutMs((int) timeout))
+        .allTopicNames().get(timeout, TimeUnit.MILLISECONDS);
+  }
+
+  private static boolean allHaveLeaders(TopicDescription description) {
+    return description.partitions().stream()
+        .map(TopicPartitionInfo::leader)
+        .allMatch(leader -> leader != null && !leader.isEmpty());
+  }
+
+  private Admin newAdmin() {
+    Map<String, Object> config = new HashMap<>();
+    config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    config.put(AdminClientConfig.CLIENT_ID_CONFIG, "embedded-kafka-admin");
+    config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) ADMIN_CALL_TIMEOUT.toMillis());
+    config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ADMIN_TIMEOUT_SECONDS * 1000);
+    return Admin.create(config);
+  }
+
+  private static void shutdown(KafkaRaftServer target) {
+    target.shutdown();
+    target.awaitShutdown();
+  }
+
+  private void requireRunning() {
+    if (closed) {
+      throw new IllegalStateException("EmbeddedKafka is closed");
+    }
+    if (server == null) {
+      throw new IllegalStateException("EmbeddedKafka is stopped; call restart() first");
+    }
+  }
+
+  /**
+   * Two distinct free loopback ports. Both sockets are open at once so the ports differ; they
+   * are closed before Kafka binds, so another process can still race us (hence the retries).
+   */
+  private static int[] probeFreePorts() {
+    try (ServerSocket broker = new ServerSocket(); ServerSocket controller = new ServerSocket()) {
+      InetAddress loopback = InetAddress.getByAddress(new byte[] {127, 0, 0, 1}); // HOST, not looked up
+      broker.setReuseAddress(true);
+      controller.setReuseAddress(true);
+      broker.bind(new InetSocketAddress(loopback, 0));
+      controller.bind(new InetSocketAddress(loopback, 0));
+      return new int[] {broker.getLocalPort(), controller.getLocalPort()};
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not probe free ports on " + HOST, e);
+    }
+  }
+
+  /** Kafka reports a taken port as a KafkaException wrapping the BindException. */
+  private static boolean isBindFailure(Throwable failure) {
+    List<Throwable> seen = new ArrayList<>();
+    for (Throwable t = failure; t != null && !seen.contains(t); t = t.getCause()) {
+      seen.add(t);
+      if (t instanceof BindException
+          || (t instanceof KafkaException && String.valueOf(t.getMessage()).contains("failed to bind"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Kafka's fatal fault handlers call {@code Exit.halt}, which would kill the test JVM (and
+   * the test report with it). Make them throw instead, so the failure surfaces in the test.
+   */
+  private static synchronized void installExitGuard() {
+    if (exitGuardInstalled) {
+      return;
+    }
+    Exit.setHaltProcedure((status, message) -> {
+      throw new IllegalStateException("Kafka requested JVM halt(" + status + "): " + message);
+    });
+    Exit.setExitProcedure((status, message) -> {
+      throw new IllegalStateException("Kafka requested JVM exit(" + status + "): " + message);
+    });
+    exitGuardInstalled = true;
+  }
+
+  private static long remainingMillis(long deadline) {
+    return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+  }
+
+  private static long callTimeoutMillis(long deadline) {
+    return Math.min(ADMIN_CALL_TIMEOUT.toMillis(), remainingMillis(deadline));
+  }
 
 }

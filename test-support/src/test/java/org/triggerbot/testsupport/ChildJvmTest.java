@@ -30,7 +30,8 @@ class ChildJvmTest {
     Path log = dir.resolve("child.log");
     try (ChildJvm child = ChildJvm.start("waiter", Waiter.class.getName(), List.of("a", "b"), List.of("-Xmx64m"),
         Map.of("CHILD_JVM_TEST", "env-passed"), log)) {
-      Await.until("the child to start", Duration.ofSeconds(30), () -> Files.readString(log).contains("up a,b env-passed"));
+      Await.until("the child to start", Duration.ofSeconds(30),
+          () -> Files.readString(log).contains("up a,b env-passed"));
       assertTrue(child.isAlive());
       child.kill();
       assertFalse(child.isAlive());

@@ -7,7 +7,6 @@ import org.triggerbot.common.ServiceArgs;
 /** Entry point of the trigger-sink jar: {@code sink [--config FILE]}. */
 public final class Main {
 
-
   private Main() {}
 
   public static void main(String[] args) {

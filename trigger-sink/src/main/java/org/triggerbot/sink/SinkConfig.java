@@ -63,18 +63,21 @@ public final class SinkConfig extends AbstractConfig {
           "Lookups again after the first found no id, before GAVE_UP.")
       .define(BACKOFF_INITIAL, ConfigDef.Type.STRING, "PT5S", ConfigSources.duration(), Importance.LOW,
           "First wait after a 503, a 5xx, a timeout or a connection failure; doubles each time.")
-      .define(BACKOFF_MAX, ConfigDef.Type.STRING, "PT5M", ConfigSources.duration(), Importance.LOW, "Longest such wait.")
+      .define(BACKOFF_MAX, ConfigDef.Type.STRING, "PT5M", ConfigSources.duration(), Importance.LOW,
+          "Longest such wait.")
       .define(TRANSIENT_MAX, ConfigDef.Type.INT, 20, Range.between(1, 1000), Importance.LOW,
           "Transient failures in a row before GAVE_UP (with the last error as the reason).")
       .define(MAX_POSTS_PER_HOUR, ConfigDef.Type.INT, 2000, Range.atLeast(0), Importance.HIGH,
           "Safety cap on rebuild POSTs per rolling hour (wall clock). Commands over it wait; none is dropped.")
       .define(DRY_RUN, ConfigDef.Type.BOOLEAN, false, Importance.HIGH,
           "Never call buildapi: every command gets a DRY_RUN result.")
-      .define(JOURNAL_TOPIC, ConfigDef.Type.STRING, "trigger.sink-journal", new ConfigDef.NonEmptyString(), Importance.LOW,
+      .define(JOURNAL_TOPIC, ConfigDef.Type.STRING, "trigger.sink-journal", new ConfigDef.NonEmptyString(),
+          Importance.LOW,
           "Compacted topic of the sink's journal (created if missing). One journal per sink deployment.")
       .define(GROUP_ID, ConfigDef.Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
           "Consumer group of trigger.commands.")
-      .define(TRANSACTIONAL_ID, ConfigDef.Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+      .define(TRANSACTIONAL_ID, ConfigDef.Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(),
+          Importance.MEDIUM,
           "Kafka transactional id. One sink instance runs per id: a second one fences the first.");
 
   private final Map<String, String> consumerOverrides;
@@ -176,7 +179,8 @@ public final class SinkConfig extends AbstractConfig {
     return (name, value) -> {
       String s = value == null ? "" : value.toString();
       if (!(s.startsWith("http://") || s.startsWith("https://")) || s.contains("@")) {
-        throw new ConfigException(name, value, "must be an http(s) URL without credentials (use buildapi.user and buildapi.password)");
+        throw new ConfigException(name, value,
+            "must be an http(s) URL without credentials (use buildapi.user and buildapi.password)");
       }
     };
   }

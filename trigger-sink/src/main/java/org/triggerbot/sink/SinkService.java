@@ -23,7 +23,7 @@ final class SinkService implements ServiceArgs.Running {
   private final AtomicReference<Throwable> failure;
 
   private SinkService(PrometheusMeterRegistry registry, TriggerSink sink, Thread worker, AdminServer admin,
-                      AtomicReference<Throwable> failure) {
+      AtomicReference<Throwable> failure) {
     this.registry = registry;
     this.sink = sink;
     this.worker = worker;

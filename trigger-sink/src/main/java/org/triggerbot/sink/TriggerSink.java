@@ -111,13 +111,13 @@ public final class TriggerSink implements Runnable, AutoCloseable {
    * committed: a crash at that point, as far as Kafka and buildapi can tell.
    */
   interface Hooks {
-    Hooks NONE = new Hooks() { };
+    Hooks NONE = new Hooks() {};
 
     /** Right after the command's {@code POSTING} entry committed, before its rebuild POST is sent. */
-    default void beforePost(String commandId) { }
+    default void beforePost(String commandId) {}
 
     /** Right after the command's rebuild POST returned, before its result is committed. */
-    default void afterPost(String commandId) { }
+    default void afterPost(String commandId) {}
   }
 
   private final SinkConfig config;
@@ -202,7 +202,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   @Override
   public void run() {
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config.producerProperties(),
-             new StringSerializer(), new ByteArraySerializer());
+        new StringSerializer(), new ByteArraySerializer());
          KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config.consumerProperties(),
              new StringDeserializer(), new ByteArrayDeserializer());
          // Closed before the clients (resources close in reverse order): their meters leave with them.
@@ -249,7 +249,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   // The sends are transactional: commitTransaction fails if any of them failed, so their Futures add nothing.
   @SuppressWarnings("FutureReturnValueIgnored")
   private void accept(KafkaProducer<String, byte[]> producer, KafkaConsumer<String, byte[]> consumer,
-                      ConsumerRecords<String, byte[]> records) {
+      ConsumerRecords<String, byte[]> records) {
     long now = System.currentTimeMillis();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     List<SinkEntry> accepted = new ArrayList<>();
@@ -273,7 +273,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
       }
       SinkEntry entry = SinkEntry.newBuilder()
           .setCommandId(id)
-          .setCommandKey(r.key() == null ? command.getBranch() + "/" + command.getRevision() + "/" + command.getBuilder() : r.key())
+          .setCommandKey(r.key() == null
+              ? command.getBranch() + "/" + command.getRevision() + "/" + command.getBuilder() : r.key())
           .setBranch(command.getBranch())
           .setRevision(command.getRevision())
           .setBuilder(command.getBuilder())
@@ -396,7 +397,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
           writes);
       return null;
     }
-    Optional<Long> buildId = items.stream().filter(i -> i.hasNonNull("build_id")).map(i -> i.get("build_id").asLong()).findFirst();
+    Optional<Long> buildId =
+        items.stream().filter(i -> i.hasNonNull("build_id")).map(i -> i.get("build_id").asLong()).findFirst();
     Optional<Long> requestId = items.stream().filter(i -> !i.hasNonNull("build_id") && i.hasNonNull("request_id"))
         .map(i -> i.get("request_id").asLong()).findFirst();
     if (buildId.isEmpty() && requestId.isEmpty()) {
@@ -411,7 +413,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     }
     long capFreeAt = capFreeAt(postsPlanned);
     if (capFreeAt > System.currentTimeMillis()) {
-      LOG.warn("rebuild POST cap of {} per hour reached; command {} waits", config.maxPostsPerHour(), entry.getCommandId());
+      LOG.warn("rebuild POST cap of {} per hour reached; command {} waits", config.maxPostsPerHour(),
+          entry.getCommandId());
       entry.setNextAttemptAt(capFreeAt);
       writes.add(journal(entry));
       replace(entry);
@@ -432,7 +435,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     entry.setLastStatus(reply.status());
     if (reply.ok()) {
       JsonNode requestId = reply.body() == null ? null : reply.body().get("request_id");
-      finish(entry, TriggerOutcome.SUBMITTED, reply.status(), requestId == null ? null : requestId.asText(), null, writes);
+      finish(entry, TriggerOutcome.SUBMITTED, reply.status(), requestId == null ? null : requestId.asText(), null,
+          writes);
     } else if (reply.transientFailure()) {
       // In doubt: buildapi may have acted before the failure. Never POST again; verify by lookup later.
       entry.setLastError("rebuild POST in doubt: " + reply.message());
@@ -459,15 +463,19 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     int total = itemsFor(reply.body(), entry.getBuilder()).size();
     int before = entry.getBaselineTotal() == null ? 0 : entry.getBaselineTotal();
     if (total > before) {
-      finish(entry, TriggerOutcome.SUBMITTED, reply.status(), null, "confirmed by lookup (" + before + " jobs before the "
-          + "POST, " + total + " now); the sink restarted or the POST's answer was lost", writes);
+      finish(entry, TriggerOutcome.SUBMITTED, reply.status(), null,
+          "confirmed by lookup (" + before + " jobs before the "
+              + "POST, " + total + " now); the sink restarted or the POST's answer was lost",
+          writes);
       return;
     }
     entry.setVerifications(entry.getVerifications() + 1);
     if (entry.getVerifications() > config.retryMax()) {
-      finish(entry, TriggerOutcome.GAVE_UP, reply.status(), null, "a rebuild POST may have been sent (the sink restarted "
-          + "or the answer was lost) but buildapi lists no new job after " + entry.getVerifications()
-          + " lookups; not sent again, to never rebuild twice", writes);
+      finish(entry, TriggerOutcome.GAVE_UP, reply.status(), null,
+          "a rebuild POST may have been sent (the sink restarted "
+              + "or the answer was lost) but buildapi lists no new job after " + entry.getVerifications()
+              + " lookups; not sent again, to never rebuild twice",
+          writes);
     } else {
       schedule(entry, config.retryDelay().toMillis(), writes);
     }
@@ -478,8 +486,10 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     entry.setTransientFailures(failures);
     entry.setLastError(reply.message());
     if (failures >= config.transientMax()) {
-      finish(entry, TriggerOutcome.GAVE_UP, reply.status(), null, "buildapi failed " + failures + " times in a row; last: "
-          + reply.message() + (entry.getState() == EntryState.POSTING ? " (an earlier POST may have been sent)" : ""),
+      finish(entry, TriggerOutcome.GAVE_UP, reply.status(), null,
+          "buildapi failed " + failures + " times in a row; last: "
+              + reply.message()
+              + (entry.getState() == EntryState.POSTING ? " (an earlier POST may have been sent)" : ""),
           writes);
       return;
     }
@@ -495,12 +505,13 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   }
 
   private void finish(SinkEntry entry, TriggerOutcome outcome, Integer status, String jobRequestId, String error,
-                      List<ProducerRecord<String, byte[]>> writes) {
+      List<ProducerRecord<String, byte[]>> writes) {
     entry.setState(EntryState.DONE);
     entry.setOutcome(outcome.name());
     entry.setLastError(error);
     writes.add(journal(entry));
-    writes.add(result(entry.getCommandKey(), entry.getCommandId(), outcome, status, jobRequestId, entry.getAttempts(), error));
+    writes.add(
+        result(entry.getCommandKey(), entry.getCommandId(), outcome, status, jobRequestId, entry.getAttempts(), error));
     uncommitted.add(outcome);
     LOG.info("command {} ({} x{} on {}/{}): {}{}", entry.getCommandId(), entry.getBuilder(), entry.getCount(),
         entry.getBranch(), entry.getRevision(), outcome, error == null ? "" : " - " + error);
@@ -556,7 +567,7 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   }
 
   private static ProducerRecord<String, byte[]> result(String key, String commandId, TriggerOutcome outcome,
-                                                       Integer status, String jobRequestId, int attempts, String error) {
+      Integer status, String jobRequestId, int attempts, String error) {
     TriggerResult r = TriggerResult.newBuilder()
         .setCommandId(commandId)
         .setOutcome(outcome)
@@ -592,7 +603,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   private void restore() {
     Properties p = config.consumerProperties();
     p.remove("group.id");
-    try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<String, byte[]> reader =
+        new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> partitions = new ArrayList<>();
       for (PartitionInfo info : reader.partitionsFor(journal.name(), Duration.ofSeconds(60))) {
         partitions.add(new TopicPartition(info.topic(), info.partition()));
@@ -618,7 +630,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
           } else {
             active.put(id, e);
             if (e.getState() == EntryState.POSTING) {
-              LOG.warn("command {} was being POSTed when the sink stopped; it will only be verified, never re-sent", id);
+              LOG.warn("command {} was being POSTed when the sink stopped; it will only be verified, never re-sent",
+                  id);
             }
           }
         });

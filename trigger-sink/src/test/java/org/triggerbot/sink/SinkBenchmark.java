@@ -87,7 +87,8 @@ public final class SinkBenchmark {
       double seconds = (System.nanoTime() - start) / 1e9;
       sink.close();
       sink.awaitStopped();
-      System.out.printf("{\"commands\":%d,\"results\":%d,\"rebuildPosts\":%d,\"seconds\":%.2f,\"commandsPerSecond\":%.0f}%n",
+      System.out.printf(
+          "{\"commands\":%d,\"results\":%d,\"rebuildPosts\":%d,\"seconds\":%.2f,\"commandsPerSecond\":%.0f}%n",
           n, results, sim.rebuildPosts(), seconds, n / seconds);
     }
   }

@@ -58,7 +58,8 @@ class SinkConfigTest {
 
   @Test
   void badValuesAndUnknownKeysNameTheKey() {
-    for (String bad : new String[] {SinkConfig.RETRY_DELAY + "=90", SinkConfig.RETRY_MAX + "=-1", "sink.retry.dealy=PT1S"}) {
+    for (String bad : new String[] {SinkConfig.RETRY_DELAY + "=90", SinkConfig.RETRY_MAX + "=-1",
+        "sink.retry.dealy=PT1S"}) {
       ConfigException e = assertThrows(ConfigException.class, () -> config(bad));
       assertTrue(e.getMessage().contains(bad.substring(0, bad.indexOf('='))), e.getMessage());
     }

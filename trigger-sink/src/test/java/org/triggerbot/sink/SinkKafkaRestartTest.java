@@ -105,7 +105,7 @@ class SinkKafkaRestartTest {
         assertEquals(Set.of(TriggerOutcome.SUBMITTED),
             results.stream().map(TriggerResult::getOutcome).collect(Collectors.toSet()));
         System.out.printf("kafka restarts under the sink: %d commands, %d POSTs, %d results (0 lost, 0 twice); "
-                + "not ready %d / %d ms after the stops, ready %d / %d ms after the restarts%n", COMMANDS,
+            + "not ready %d / %d ms after the stops, ready %d / %d ms after the restarts%n", COMMANDS,
             sim.rebuildPosts(), results.size(), notReady1, notReady2, ready1, ready2);
       }
     }
@@ -166,8 +166,6 @@ class SinkKafkaRestartTest {
     }
     return out;
   }
-
-
 
   private static long millisSince(long nanos) {
     return (System.nanoTime() - nanos) / 1_000_000;

@@ -115,7 +115,7 @@ class TriggerSinkIntegrationTest {
   private TriggerSink start(TriggerSink sink) throws InterruptedException {
     sinks.add(sink);
     Thread t = new Thread(sink, "sink-under-test");
-    t.setUncaughtExceptionHandler((thread, e) -> { }); // a simulated crash ends the thread; that is the point
+    t.setUncaughtExceptionHandler((thread, e) -> {}); // a simulated crash ends the thread; that is the point
     t.start();
     assertTrue(sink.awaitReady(DEADLINE), "the sink starts");
     return sink;
@@ -150,8 +150,9 @@ class TriggerSinkIntegrationTest {
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     List<TriggerResult> out = new ArrayList<>();
-    try (KafkaConsumer<String, TriggerResult> c = new KafkaConsumer<>(p, Topics.TRIGGER_RESULTS.keySerde().deserializer(),
-        Topics.TRIGGER_RESULTS.valueSerde().deserializer())) {
+    try (KafkaConsumer<String, TriggerResult> c =
+        new KafkaConsumer<>(p, Topics.TRIGGER_RESULTS.keySerde().deserializer(),
+            Topics.TRIGGER_RESULTS.valueSerde().deserializer())) {
       TopicPartition tp = new TopicPartition(Topics.TRIGGER_RESULTS.name(), 0);
       c.assign(List.of(tp));
       c.seekToBeginning(List.of(tp));

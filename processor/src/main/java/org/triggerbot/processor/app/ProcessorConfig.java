@@ -52,25 +52,28 @@ public final class ProcessorConfig extends AbstractConfig {
 
   public static final ConfigDef DEFINITION =
       AdminServer.define(PolicyConfig.define(new ConfigDef()), DEFAULT_ADMIN_PORT)
-      .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
-          Importance.HIGH, "Kafka bootstrap servers, host:port[,host:port].")
-      .define(APPLICATION_ID, ConfigDef.Type.STRING, "triggerbot-processor", new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Kafka Streams application id: the consumer group and the prefix of internal topics. Instances with the same id share the work.")
-      .define(STATE_DIR, ConfigDef.Type.STRING, Path.of(System.getProperty("java.io.tmpdir"), "triggerbot-processor").toString(),
-          Importance.HIGH, "Directory of the local state stores, a cache of their changelogs. On a volume, a restart after a clean stop "
-          + "reuses it; after a crash under exactly_once_v2 Kafka Streams rebuilds it from the changelogs.")
-      .define(PROCESSING_GUARANTEE, ConfigDef.Type.STRING, StreamsConfig.EXACTLY_ONCE_V2,
-          ConfigDef.ValidString.in(StreamsConfig.EXACTLY_ONCE_V2, StreamsConfig.AT_LEAST_ONCE), Importance.HIGH,
-          "exactly_once_v2 (default: no decision lost or duplicated across crashes) or at_least_once.")
-      .define(REPLICATION_FACTOR, ConfigDef.Type.INT, -1, ConfigDef.Range.atLeast(-1), Importance.MEDIUM,
-          "Replication factor of internal topics; -1 uses the broker's default.")
-      .define(NUM_STREAM_THREADS, ConfigDef.Type.INT, 1, ConfigDef.Range.between(1, 64), Importance.LOW,
-          "Stream threads in this instance.")
-      .define(ADMIN_ADVERTISED_HOST, ConfigDef.Type.STRING, "", new AdvertisedHost(), Importance.MEDIUM,
-          "Host name or address by which the other processor instances reach this one's admin port (admin.port, "
-          + "on an address admin.bind listens on): the host of Kafka Streams' application.server, to which push "
-          + "queries (GET /api/pushes/...) are forwarded when another instance owns the push. Empty: this "
-          + "machine's host name (in a container, its name on the container network).");
+          .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+              Importance.HIGH, "Kafka bootstrap servers, host:port[,host:port].")
+          .define(APPLICATION_ID, ConfigDef.Type.STRING, "triggerbot-processor", new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Kafka Streams application id: the consumer group and the prefix of internal topics. Instances with the same id share the work.")
+          .define(STATE_DIR, ConfigDef.Type.STRING,
+              Path.of(System.getProperty("java.io.tmpdir"), "triggerbot-processor").toString(),
+              Importance.HIGH,
+              "Directory of the local state stores, a cache of their changelogs. On a volume, a restart after a clean stop "
+                  + "reuses it; after a crash under exactly_once_v2 Kafka Streams rebuilds it from the changelogs.")
+          .define(PROCESSING_GUARANTEE, ConfigDef.Type.STRING, StreamsConfig.EXACTLY_ONCE_V2,
+              ConfigDef.ValidString.in(StreamsConfig.EXACTLY_ONCE_V2, StreamsConfig.AT_LEAST_ONCE), Importance.HIGH,
+              "exactly_once_v2 (default: no decision lost or duplicated across crashes) or at_least_once.")
+          .define(REPLICATION_FACTOR, ConfigDef.Type.INT, -1, ConfigDef.Range.atLeast(-1), Importance.MEDIUM,
+              "Replication factor of internal topics; -1 uses the broker's default.")
+          .define(NUM_STREAM_THREADS, ConfigDef.Type.INT, 1, ConfigDef.Range.between(1, 64), Importance.LOW,
+              "Stream threads in this instance.")
+          .define(ADMIN_ADVERTISED_HOST, ConfigDef.Type.STRING, "", new AdvertisedHost(), Importance.MEDIUM,
+              "Host name or address by which the other processor instances reach this one's admin port (admin.port, "
+                  + "on an address admin.bind listens on): the host of Kafka Streams' application.server, to which push "
+                  + "queries (GET /api/pushes/...) are forwarded when another instance owns the push. Empty: this "
+                  + "machine's host name (in a container, its name on the container network).");
 
   private final Map<String, String> passThrough;
 
@@ -89,7 +92,7 @@ public final class ProcessorConfig extends AbstractConfig {
     if (values.containsKey(RETIRED_DECISION_PARTITIONS)) {
       throw new ConfigException(RETIRED_DECISION_PARTITIONS, values.get(RETIRED_DECISION_PARTITIONS),
           "is no longer a setting: the processor now runs one decision task per partition of pulse.raw and shares "
-          + "the global limits among them (README, \"Partitions and scale-out\"); remove it");
+              + "the global limits among them (README, \"Partitions and scale-out\"); remove it");
     }
     Map<String, Map<String, String>> split = ConfigSources.split(DEFINITION, values, STREAMS_PREFIX);
     return new ProcessorConfig(split.get(""), split.get(STREAMS_PREFIX));

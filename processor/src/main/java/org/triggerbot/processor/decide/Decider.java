@@ -42,7 +42,7 @@ public final class Decider {
    * @param newLife whether the event began a new life of the push (its first message, or the first after TTL)
    */
   public record Outcome(String pushKey, String decisionId, PushState push, BuilderState builder, Decision decision,
-                        boolean verdictChanged, boolean newLife) {}
+      boolean verdictChanged, boolean newLife) {}
 
   private final Policy policy;
   private final DecideState state;

@@ -13,7 +13,7 @@ import org.triggerbot.schemas.DecisionReason;
  * @param budgetLimit builders the push may have failure-retriggered at this J
  */
 public record Decision(TriggerKind kind, DecisionReason reason, int count, int failuresOnPush, int jobsOnPush,
-                       int budgetLimit) {
+    int budgetLimit) {
 
   /** Reasons 11 and 12: the builder is marked triggered and the jobs count toward the budgets. */
   public boolean counts() {

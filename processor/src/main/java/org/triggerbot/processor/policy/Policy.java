@@ -188,7 +188,7 @@ public final class Policy {
   }
 
   private Decision decide(TriggerKind kind, int count, boolean inConfirmation, PushState push, BuilderState builder,
-                          PushEvent event, GlobalWindow window, String decisionId) {
+      PushEvent event, GlobalWindow window, String decisionId) {
     int f = push.getFailureTriggered();
     int j = push.getBuildersSeen();
     DecisionReason reason = reason(kind, count, inConfirmation, push, builder, event, window);
@@ -226,7 +226,7 @@ public final class Policy {
   }
 
   private DecisionReason reason(TriggerKind kind, int count, boolean inConfirmation, PushState push,
-                                BuilderState builder, PushEvent event, GlobalWindow window) {
+      BuilderState builder, PushEvent event, GlobalWindow window) {
     boolean failure = kind == TriggerKind.FAILURE;
     String pusher = push.getPusher();
     String name = event.getBuilder();

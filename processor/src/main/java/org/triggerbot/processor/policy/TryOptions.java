@@ -76,7 +76,7 @@ public record TryOptions(int rebuild, int rebuildTalos, boolean noRetry) {
             }
           }
         }
-        default -> { } // unknown tokens (-b, -p, -u, -t, ...) are not ours
+        default -> {} // unknown tokens (-b, -p, -u, -t, ...) are not ours
       }
     }
     return new TryOptions(rebuild, rebuildTalos, noRetry);

@@ -99,7 +99,8 @@ public final class PulseParser {
 
   public ParseOutcome parse(byte[] body) {
     if (body.length > maxBytes) {
-      return rejected(RejectReason.OVERSIZED, "body is " + body.length + " bytes, more than pulse.max.bytes=" + maxBytes);
+      return rejected(RejectReason.OVERSIZED,
+          "body is " + body.length + " bytes, more than pulse.max.bytes=" + maxBytes);
     }
     JsonNode root;
     try {
@@ -157,7 +158,8 @@ public final class PulseParser {
     }
     String revision = props.string("revision");
     if (!PushKey.isRevision(revision)) {
-      throw new Invalid(RejectReason.BAD_REVISION, "revision " + quote(revision) + " is not 12 to 40 lowercase hex characters");
+      throw new Invalid(RejectReason.BAD_REVISION,
+          "revision " + quote(revision) + " is not 12 to 40 lowercase hex characters");
     }
     String builder = props.string("buildername");
     long sent = sent(meta);
@@ -169,8 +171,9 @@ public final class PulseParser {
         throw new Invalid(RejectReason.MISSING_FIELD, "payload.build.results is missing on a finished message");
       }
       if (!r.isIntegralNumber() || !r.canConvertToInt()) {
-        throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.results is " + r.getNodeType().toString().toLowerCase(Locale.ROOT)
-            + " " + abbreviate(r.toString()) + ", not an integer");
+        throw new Invalid(RejectReason.WRONG_TYPE,
+            "payload.build.results is " + r.getNodeType().toString().toLowerCase(Locale.ROOT)
+                + " " + abbreviate(r.toString()) + ", not an integer");
       }
       result = r.intValue();
     }
@@ -289,7 +292,8 @@ public final class PulseParser {
       for (int i = 0; i < list.size(); i++) {
         JsonNode p = list.get(i);
         if (!p.isArray() || p.size() < 2 || !p.get(0).isTextual()) {
-          throw new Invalid(RejectReason.WRONG_TYPE, "payload.build.properties[" + i + "] is not [name, value, source]");
+          throw new Invalid(RejectReason.WRONG_TYPE,
+              "payload.build.properties[" + i + "] is not [name, value, source]");
         }
         byName.put(p.get(0).asText(), p.get(1));
       }

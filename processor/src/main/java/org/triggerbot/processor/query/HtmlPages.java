@@ -92,7 +92,8 @@ final class HtmlPages {
     }
     b.append("<table><thead><tr><th>Verdict</th><th>Push</th><th>Pusher</th><th>Test builders</th>")
         .append("<th class=\"num sym\" title=\"builders seen on the push\">J</th>")
-        .append("<th class=\"num sym\" title=\"builders failure-retriggered\">f</th><th>Last seen (UTC)</th></tr></thead>")
+        .append(
+            "<th class=\"num sym\" title=\"builders failure-retriggered\">f</th><th>Last seen (UTC)</th></tr></thead>")
         .append("<tbody>\n");
     for (PushSummary p : list.pushes()) {
       b.append("<tr><td>").append(badge("v", p.verdict())).append("</td><td><a class=\"mono nowrap\" href=\"")

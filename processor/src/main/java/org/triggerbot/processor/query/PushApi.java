@@ -148,7 +148,7 @@ public final class PushApi {
     }
     if (answer instanceof Answer.Unavailable<?> unavailable) {
       return Response.html(503, HtmlPages.error(503, "Not available right now",
-              unavailable.message() + " (state " + unavailable.state() + ")"))
+          unavailable.message() + " (state " + unavailable.state() + ")"))
           .withHeader("Retry-After", String.valueOf(RETRY_AFTER_SECONDS));
     }
     Answer.Unreachable<?> unreachable = (Answer.Unreachable<?>) answer;

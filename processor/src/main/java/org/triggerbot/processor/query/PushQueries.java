@@ -151,7 +151,7 @@ public final class PushQueries {
       } else {
         String path = "/api/pushes" + (query.toQueryString().isEmpty() ? "" : "?" + query.toQueryString());
         asked.put(client.hostInfo(), http.sendAsync(forward(client.hostInfo(), path),
-                HttpResponse.BodyHandlers.ofByteArray())
+            HttpResponse.BodyHandlers.ofByteArray())
             .handle((response, failure) -> failure == null ? relay(client.hostInfo(), response, LocalPart.class)
                 : unreachable(client.hostInfo(), "its part of the list", failure)));
       }

@@ -16,7 +16,7 @@ import java.util.Map;
  * @param classifications test builders per classification, every classification listed (0 when none)
  */
 public record PushSummary(String branch, String revision, String verdict, String verdictUpdatedAt, String lastSeen,
-                          String pusher, int jobsOnPush, int failuresOnPush, Map<String, Integer> classifications) {
+    String pusher, int jobsOnPush, int failuresOnPush, Map<String, Integer> classifications) {
 
   /** The push's key, {@code branch/revision}: the tie-breaker of the list's order. */
   public String key() {

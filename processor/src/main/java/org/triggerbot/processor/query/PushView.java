@@ -21,8 +21,8 @@ import java.util.List;
  * @param builders every test builder, in the order it first appeared on the push
  */
 public record PushView(String branch, String revision, String verdict, String verdictUpdatedAt,
-                       TryOptions tryOptions, String pusher, int jobsOnPush, int failuresOnPush, String lifeStart,
-                       String lastSeen, List<BuilderView> builders) {
+    TryOptions tryOptions, String pusher, int jobsOnPush, int failuresOnPush, String lifeStart,
+    String lastSeen, List<BuilderView> builders) {
 
   public PushView {
     builders = builders == null ? List.of() : List.copyOf(builders);
@@ -51,7 +51,7 @@ public record PushView(String branch, String revision, String verdict, String ve
    * @param decisions every decision taken on it, in order
    */
   public record BuilderView(String builder, int order, String classification, List<Run> runs, int jobsIssued,
-                            int failureTriggers, List<DecisionView> decisions) {
+      int failureTriggers, List<DecisionView> decisions) {
 
     public BuilderView {
       runs = runs == null ? List.of() : List.copyOf(runs);
@@ -81,5 +81,5 @@ public record PushView(String branch, String revision, String verdict, String ve
    * @param eventTime the event's time
    */
   public record DecisionView(String decisionId, String event, long buildNumber, Integer result, String reason,
-                             int count, int failuresOnPush, int jobsOnPush, String eventTime) {}
+      int count, int failuresOnPush, int jobsOnPush, String eventTime) {}
 }

@@ -42,21 +42,21 @@ public final class FastReplay {
     long[] counts = new long[2];
     ReplayEngine.PolicyRun run = new ReplayEngine.PolicyRun(policy, partitions, out.wantsVerdicts(),
         (o, event, state) -> {
-      try {
-        if (o.decision() != null) {
-          out.decision(DecisionRecords.decision(o, event, version, null));
-          counts[0]++;
-        }
-        if (o.verdictChanged()) {
-          counts[1]++;
-          if (out.wantsVerdicts()) {
-            out.verdict(DecisionRecords.verdict(event, o.push(), state.verdictEntries(o.pushKey())));
+          try {
+            if (o.decision() != null) {
+              out.decision(DecisionRecords.decision(o, event, version, null));
+              counts[0]++;
+            }
+            if (o.verdictChanged()) {
+              counts[1]++;
+              if (out.wantsVerdicts()) {
+                out.verdict(DecisionRecords.verdict(event, o.push(), state.verdictEntries(o.pushKey())));
+              }
+            }
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
           }
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    });
+        });
     ReplayEngine.Summary s;
     try {
       s = new ReplayEngine(threads, progress).run(source, List.of(run),

@@ -135,7 +135,7 @@ public final class ReplayCommand {
               .run(in, sink, stderr);
       double seconds = (System.nanoTime() - start) / 1e9;
       stderr.printf("replayed %d %s (%d blank, %d rejected) into %d decisions and %d verdicts in %.1f s "
-              + "(%.0f %s/s, engine %s, %d partition%s), policy %s%n",
+          + "(%.0f %s/s, engine %s, %d partition%s), policy %s%n",
           s.lines(), source.fromTopic() ? "records" : "lines", s.blank(), s.rejected(), s.decisions(), s.verdicts(),
           seconds, s.lines() / Math.max(seconds, 1e-9), source.fromTopic() ? "records" : "lines", engine,
           partitions, partitions == 1 ? "" : "s", policy.version());

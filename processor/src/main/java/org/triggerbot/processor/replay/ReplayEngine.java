@@ -405,7 +405,7 @@ public final class ReplayEngine {
   }
 
   private static void feed(ReplaySource source, PulseParser parser, Partitioning partitioning, ExecutorService pool,
-                           BlockingQueue<Future<List<Parsed>>> chunks) {
+      BlockingQueue<Future<List<Parsed>>> chunks) {
     try {
       while (true) {
         List<Input> inputs = source.next(CHUNK);

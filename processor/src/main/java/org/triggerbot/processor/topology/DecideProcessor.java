@@ -22,8 +22,8 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
-import org.triggerbot.processor.decide.DecisionRecords;
 import org.triggerbot.processor.decide.Decider;
+import org.triggerbot.processor.decide.DecisionRecords;
 import org.triggerbot.processor.decide.Keys;
 import org.triggerbot.processor.policy.Policy;
 import org.triggerbot.processor.policy.Verdicts;
@@ -105,7 +105,7 @@ final class DecideProcessor implements Processor<String, PushEvent, String, Spec
    *     ({@link MisroutedRecordException}): its push may be decided on another task too
    */
   static ProcessorSupplier<String, PushEvent, String, SpecificRecord> supplier(Policy policy, boolean wallClock,
-                                                                             int cachedPushes, int partitions) {
+      int cachedPushes, int partitions) {
     return new ProcessorSupplier<>() {
       @Override
       public Processor<String, PushEvent, String, SpecificRecord> get() {

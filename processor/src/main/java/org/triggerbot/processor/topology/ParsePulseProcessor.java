@@ -39,7 +39,8 @@ final class ParsePulseProcessor implements FixedKeyProcessor<String, byte[], Spe
     String task = context.taskId().toString();
     accepted = context.metrics().addRateTotalSensor("triggerbot", task, "pulse-accepted", Sensor.RecordingLevel.INFO);
     rejected = context.metrics().addRateTotalSensor("triggerbot", task, "pulse-rejected", Sensor.RecordingLevel.INFO);
-    outOfScope = context.metrics().addRateTotalSensor("triggerbot", task, "pulse-out-of-scope", Sensor.RecordingLevel.INFO);
+    outOfScope =
+        context.metrics().addRateTotalSensor("triggerbot", task, "pulse-out-of-scope", Sensor.RecordingLevel.INFO);
   }
 
   @Override

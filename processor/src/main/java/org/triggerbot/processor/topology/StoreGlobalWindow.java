@@ -24,7 +24,8 @@ final class StoreGlobalWindow implements GlobalWindow {
       return 0;
     }
     long jobs = 0;
-    try (KeyValueIterator<String, Integer> it = store.range(lower(kind, Math.max(0, fromExclusive + 1)), upper(kind, toInclusive))) {
+    try (KeyValueIterator<String, Integer> it =
+        store.range(lower(kind, Math.max(0, fromExclusive + 1)), upper(kind, toInclusive))) {
       while (it.hasNext()) {
         jobs += it.next().value;
       }

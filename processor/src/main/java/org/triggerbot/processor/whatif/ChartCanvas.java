@@ -33,7 +33,9 @@ interface ChartCanvas {
   enum Anchor { START, MIDDLE, END }
 
   /** Marker shapes: a series is told apart by its shape as well as by its color (print, color blindness). */
-  enum Marker { CIRCLE, SQUARE, TRIANGLE }
+  enum Marker {
+    CIRCLE, SQUARE, TRIANGLE
+  }
 
   /** A straight line. */
   void line(double x1, double y1, double x2, double y2, String color, double strokeWidth);
@@ -57,7 +59,7 @@ interface ChartCanvas {
    * @param cssClass the SVG class attribute; may be null
    */
   void text(String text, double x, double y, double size, String color, Anchor anchor, boolean bold, double rotation,
-            String cssClass);
+      String cssClass);
 
   /** {@link #text(String, double, double, double, String, Anchor, boolean, double, String)}, plain and level. */
   default void text(String text, double x, double y, double size, String color, Anchor anchor, String cssClass) {
@@ -175,7 +177,7 @@ interface ChartCanvas {
 
     @Override
     public void marker(Marker shape, double cx, double cy, double radius, String color, String cssClass,
-                       String tooltip) {
+        String tooltip) {
       checkColor(color);
       switch (shape) {
         case CIRCLE -> body.append("<circle").append(classAttribute(cssClass)).append(" cx=\"").append(num(cx))
@@ -209,7 +211,7 @@ interface ChartCanvas {
 
     @Override
     public void text(String text, double x, double y, double size, String color, Anchor anchor, boolean bold,
-                     double rotation, String cssClass) {
+        double rotation, String cssClass) {
       body.append("<text").append(classAttribute(cssClass)).append(" x=\"").append(num(x)).append("\" y=\"")
           .append(num(y)).append("\" font-size=\"").append(num(size)).append("\" fill=\"")
           .append(checkColor(color)).append('"');
@@ -321,7 +323,7 @@ interface ChartCanvas {
 
     @Override
     public void marker(Marker shape, double cx, double cy, double radius, String color, String cssClass,
-                       String tooltip) {
+        String tooltip) {
       java.awt.Shape s = switch (shape) {
         case CIRCLE -> new Ellipse2D.Double(cx - radius, cy - radius, 2 * radius, 2 * radius);
         case SQUARE -> new Rectangle2D.Double(cx - radius * 0.9, cy - radius * 0.9, radius * 1.8, radius * 1.8);
@@ -344,7 +346,7 @@ interface ChartCanvas {
 
     @Override
     public void text(String text, double x, double y, double size, String color, Anchor anchor, boolean bold,
-                     double rotation, String cssClass) {
+        double rotation, String cssClass) {
       g.setFont(new Font(Font.SANS_SERIF, bold ? Font.BOLD : Font.PLAIN, 1).deriveFont((float) size));
       g.setColor(color(color, 1));
       FontMetrics metrics = g.getFontMetrics();

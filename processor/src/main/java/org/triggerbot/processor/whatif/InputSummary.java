@@ -13,4 +13,4 @@ import java.time.Instant;
  * @param lastEvent the latest event time of an input, or null when none had one
  */
 public record InputSummary(String source, long inputs, long bytes, long rejected, Instant firstEvent,
-                           Instant lastEvent) {}
+    Instant lastEvent) {}

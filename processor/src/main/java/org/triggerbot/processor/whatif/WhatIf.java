@@ -33,7 +33,7 @@ public final class WhatIf {
 
   /** {@link #run(ReplaySource, String, List, List, int, Rejections)} for a processor on one partition. */
   public Result run(ReplaySource source, String sourceName, List<String> labels, List<PolicySettings> policies,
-                    Rejections rejections) throws IOException {
+      Rejections rejections) throws IOException {
     return run(source, sourceName, labels, policies, 1, rejections);
   }
 
@@ -45,7 +45,7 @@ public final class WhatIf {
    * @param partitions the partitions of {@code pulse.raw} the processor would run on
    */
   public Result run(ReplaySource source, String sourceName, List<String> labels, List<PolicySettings> policies,
-                    int partitions, Rejections rejections) throws IOException {
+      int partitions, Rejections rejections) throws IOException {
     List<WhatIfTally> tallies = new ArrayList<>();
     List<ReplayEngine.PolicyRun> runs = new ArrayList<>();
     for (PolicySettings p : policies) {

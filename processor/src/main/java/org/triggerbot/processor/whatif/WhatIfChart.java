@@ -236,7 +236,8 @@ public final class WhatIfChart {
         double p = percent(row, series);
         String tooltip = String.format(Locale.ROOT, "%s: %s %s%% of %d pushes, %d trigger jobs", row.label(),
             series.state.name(), tickLabel(p), row.pushes(), row.triggerJobs());
-        c.marker(series.marker, xOf((double) row.triggerJobs(), layout.x), yOf(p, layout.y), MARKER_RADIUS, series.color,
+        c.marker(series.marker, xOf((double) row.triggerJobs(), layout.x), yOf(p, layout.y), MARKER_RADIUS,
+            series.color,
             "point " + series.cssName, tooltip);
       }
     }

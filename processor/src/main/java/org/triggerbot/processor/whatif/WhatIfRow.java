@@ -24,8 +24,8 @@ import org.triggerbot.schemas.VerdictState;
  * @param budgetExhaustedPushes pushes with at least one SKIP_PUSH_BUDGET decision
  */
 public record WhatIfRow(int index, String policy, String policyVersion, long pushes, Map<VerdictState, Long> verdicts,
-                        long decisions, Map<DecisionReason, Long> reasons, long triggerJobs, long failureTriggerJobs,
-                        long requestedTriggerJobs, long dryRunJobs, long budgetExhaustedPushes) {
+    long decisions, Map<DecisionReason, Long> reasons, long triggerJobs, long failureTriggerJobs,
+    long requestedTriggerJobs, long dryRunJobs, long budgetExhaustedPushes) {
 
   /**
    * The reason codes of SPEC section 4, in their order: one column each. The schema's {@code UNKNOWN} symbol is

@@ -47,7 +47,7 @@ final class WhatIfTally implements ReplayEngine.Listener {
       case TRIGGER_REQUESTED -> requestedTriggerJobs += d.count();
       case DRY_RUN -> dryRunJobs += d.count();
       case SKIP_PUSH_BUDGET -> budgetExhausted.add(o.pushKey());
-      default -> { }
+      default -> {}
     }
   }
 

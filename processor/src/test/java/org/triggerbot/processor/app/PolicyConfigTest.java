@@ -227,7 +227,8 @@ class PolicyConfigTest {
     String v = PolicyConfig.parse(Map.of()).version();
     assertFalse(v.isBlank());
     assertEquals(v, PolicyConfig.parse(Map.of()).version());
-    assertEquals(v, parse("branches=try", "retry.count=1", "budget.ratio=0.03", "dry.run=false", "push.ttl=P14D").version(),
+    assertEquals(v,
+        parse("branches=try", "retry.count=1", "budget.ratio=0.03", "dry.run=false", "push.ttl=P14D").version(),
         "the defaults written out are the same policy");
     Map<String, String> ab = new LinkedHashMap<>();
     ab.put("retry.count", "2");

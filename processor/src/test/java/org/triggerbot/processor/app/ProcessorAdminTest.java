@@ -151,7 +151,8 @@ class ProcessorAdminTest {
       producer.send(new ProducerRecord<>(Topics.PULSE_RAW.name(), null, envelope.sent(),
           envelope.recordKey(envelope.routingKey()),
           PulseMessage.newBuilder().setExchange(envelope.exchange()).setRoutingKey(envelope.routingKey())
-              .setBody(ByteBuffer.wrap(bytes)).setReceivedAt(Instant.ofEpochMilli(envelope.sent())).build())).get();
+              .setBody(ByteBuffer.wrap(bytes)).setReceivedAt(Instant.ofEpochMilli(envelope.sent())).build()))
+          .get();
     }
   }
 

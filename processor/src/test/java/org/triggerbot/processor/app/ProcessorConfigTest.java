@@ -71,7 +71,8 @@ class ProcessorConfigTest {
   @Test
   void unknownKeysAndInvalidValuesNameTheKey() {
     ConfigException unknown = assertThrows(ConfigException.class,
-        () -> ProcessorConfig.load(null, Map.of("TRIGGERBOT_BOOTSTRAP_SERVERS", "k:9092", "TRIGGERBOT_BUDGET_FLOR", "3")));
+        () -> ProcessorConfig.load(null,
+            Map.of("TRIGGERBOT_BOOTSTRAP_SERVERS", "k:9092", "TRIGGERBOT_BUDGET_FLOR", "3")));
     assertTrue(unknown.getMessage().contains("budget.flor"), unknown.getMessage());
     ConfigException invalid = assertThrows(ConfigException.class,
         () -> ProcessorConfig.of(Map.of("bootstrap.servers", "k:9092", "processing.guarantee", "exactly_once")));

@@ -89,7 +89,8 @@ class PulseRawPartitionsTest {
             job.routingKey("finished"), PulseMessage.newBuilder().setExchange("exchange/build/")
                 .setRoutingKey(job.routingKey("finished"))
                 .setBody(ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)))
-                .setReceivedAt(Instant.EPOCH).build())).get();
+                .setReceivedAt(Instant.EPOCH).build()))
+            .get();
       }
       int exit = CompletableFuture.supplyAsync(() -> {
         try {

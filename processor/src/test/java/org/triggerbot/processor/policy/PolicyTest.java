@@ -280,7 +280,8 @@ class PolicyTest {
     PushRun run = new PushRun(settings());
     run.apply(Job.test("x").comments("try: -b o -p all").started());
     Decision d = run.apply(Job.test("a").comments("try: --no-retry").finished(2));
-    assertEquals(DecisionReason.TRIGGER_FAILURE, d.reason(), "options were read from the first try line, which had none");
+    assertEquals(DecisionReason.TRIGGER_FAILURE, d.reason(),
+        "options were read from the first try line, which had none");
   }
 
   @Test
@@ -758,7 +759,8 @@ class PolicyTest {
   @Test
   void deniedBuilderRegexIsFoundAnywhereHiddenBuilderIsTheWholeName() {
     PolicySettings s = settings("builders.deny=test moch", "builders.hidden=opt test reftest");
-    assertEquals(DecisionReason.SKIP_DENIED_BUILDER, new PushRun(s).apply(Job.test("mochitest-1").finished(2)).reason());
+    assertEquals(DecisionReason.SKIP_DENIED_BUILDER,
+        new PushRun(s).apply(Job.test("mochitest-1").finished(2)).reason());
     assertEquals(DecisionReason.TRIGGER_FAILURE, new PushRun(s).apply(Job.test("reftest").finished(2)).reason());
   }
 
@@ -798,7 +800,8 @@ class PolicyTest {
     MemoryWindow other = new MemoryWindow();
     other.record(TriggerKind.FAILURE, T0, "failure", 1000);
     PushRun run = new PushRun(settings("global.max.requested.triggers.per.hour=3"), other);
-    assertEquals(DecisionReason.TRIGGER_REQUESTED, run.apply(Job.test("a").comments("try: --rebuild 3").started()).reason());
+    assertEquals(DecisionReason.TRIGGER_REQUESTED,
+        run.apply(Job.test("a").comments("try: --rebuild 3").started()).reason());
   }
 
   @Test

@@ -106,7 +106,8 @@ class TryOptionsTest {
 
   @Test
   void bracketGroupsWithSpacesDoNotHideLaterOptions() {
-    assertEquals(opts(3, 0, true), read("try: -b o -p linux -u mochitest-1[Windows 7,Windows XP] --rebuild 3 --no-retry"));
+    assertEquals(opts(3, 0, true),
+        read("try: -b o -p linux -u mochitest-1[Windows 7,Windows XP] --rebuild 3 --no-retry"));
     assertEquals(opts(2, 0, false), read("try: -u all[x, y] -t tp5o[Windows 8] --rebuild 2"));
   }
 
@@ -125,7 +126,8 @@ class TryOptionsTest {
 
   @Test
   void unknownTokensAreIgnored() {
-    assertEquals(opts(2, 0, false), read("try: -b do -p all -u all -t all --post-to-bugzilla Bug 848519 --rebuild 2 --foo 7"));
+    assertEquals(opts(2, 0, false),
+        read("try: -b do -p all -u all -t all --post-to-bugzilla Bug 848519 --rebuild 2 --foo 7"));
   }
 
   // --- values ------------------------------------------------------------------------------------------------
@@ -212,7 +214,8 @@ class TryOptionsTest {
 
   @Test
   void allThreeOptionsTogether() {
-    TryOptions o = read("Bug 123 - part 2\ntry: -b do -p linux64,win32 -u mochitest-1 -t tp5o --rebuild 3 --rebuild-talos 2 --no-retry");
+    TryOptions o = read(
+        "Bug 123 - part 2\ntry: -b do -p linux64,win32 -u mochitest-1 -t tp5o --rebuild 3 --rebuild-talos 2 --no-retry");
     assertNotNull(o);
     assertEquals(3, o.rebuild());
     assertEquals(2, o.rebuildTalos());

@@ -1,7 +1,5 @@
 package org.triggerbot.processor.pulse;
 
-import org.triggerbot.common.PulseEnvelope;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -33,10 +31,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.triggerbot.testsupport.Fixtures;
-import org.triggerbot.testsupport.pulse.PulseJson;
+import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.state.EventKind;
 import org.triggerbot.processor.state.PushEvent;
+import org.triggerbot.testsupport.Fixtures;
+import org.triggerbot.testsupport.pulse.PulseJson;
 
 /** SPEC section 3: reading mozillapulse buildbot bodies, on the real samples and on crafted bad input. */
 class PulseParserTest {
@@ -65,7 +64,8 @@ class PulseParserTest {
   static Stream<Path> fixtureFiles() {
     Path root = fixtures();
     try (Stream<Path> walk = Files.walk(root)) {
-      List<Path> files = walk.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".json")).sorted().toList();
+      List<Path> files =
+          walk.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".json")).sorted().toList();
       assertTrue(files.size() >= 100, "expected the ~190 sample files under " + root + ", found " + files.size());
       return files.stream();
     } catch (IOException e) {
@@ -314,7 +314,7 @@ class PulseParserTest {
 
   @Test
   void aValidFinishedTestJob() {
-    PushEvent e = accepted(parser.parse(bytes(finished(n -> { }))));
+    PushEvent e = accepted(parser.parse(bytes(finished(n -> {}))));
     assertEquals("try", e.getBranch());
     assertEquals("abcdef012345", e.getRevision());
     assertEquals("Ubuntu VM 12.04 try opt test mochitest-1", e.getBuilder());
@@ -342,8 +342,8 @@ class PulseParserTest {
 
   @Test
   void noChangesMeansNoTryLineAndNoPusherNotARejection() {
-    PushEvent empty = accepted(parser.parse(bytes(finished(root ->
-        ((ObjectNode) build(root).get("sourceStamp")).putArray("changes")))));
+    PushEvent empty = accepted(
+        parser.parse(bytes(finished(root -> ((ObjectNode) build(root).get("sourceStamp")).putArray("changes")))));
     assertNull(empty.getComments());
     assertNull(empty.getWho());
     PushEvent none = accepted(parser.parse(bytes(finished(root -> build(root).remove("sourceStamp")))));
@@ -367,7 +367,8 @@ class PulseParserTest {
 
   @Test
   void revisionIsTruncatedToTwelveCharacters() {
-    assertEquals("abcdef012345", accepted(parse(PulseJson.test("a").rev("abcdef0123456789abcdef0123456789abcdef01").started())).getRevision());
+    assertEquals("abcdef012345",
+        accepted(parse(PulseJson.test("a").rev("abcdef0123456789abcdef0123456789abcdef01").started())).getRevision());
     assertEquals("abcdef012345", accepted(parse(PulseJson.test("a").rev("abcdef012345").started())).getRevision());
     assertEquals("0123456789ab", accepted(parse(PulseJson.test("a").rev("0123456789abc").started())).getRevision());
   }
@@ -387,7 +388,8 @@ class PulseParserTest {
       addProperty(n, "revision", "1234567890abcdef");
     }))));
     assertEquals("1234567890ab", r.getRevision());
-    assertRejected(RejectReason.BAD_REVISION, parser.parse(bytes(finished(n -> addProperty(n, "revision", "NOT A REVISION")))));
+    assertRejected(RejectReason.BAD_REVISION,
+        parser.parse(bytes(finished(n -> addProperty(n, "revision", "NOT A REVISION")))));
 
     // buildername
     PushEvent b = accepted(parser.parse(bytes(finished(n -> addProperty(n, "buildername", "second name")))));
@@ -414,7 +416,8 @@ class PulseParserTest {
   void sentWithMoreThanNineFractionalDigitsIsStillRfc3339() {
     // RFC 3339: time-secfrac = "." 1*DIGIT (any number of digits); SPEC: "fractional seconds truncated to ms".
     ObjectNode n = finished(root -> meta(root).put("sent", "2015-06-01T12:00:00.1234567891+02:00"));
-    assertEquals(Instant.parse("2015-06-01T10:00:00.123Z").toEpochMilli(), accepted(parser.parse(bytes(n))).getEventTime());
+    assertEquals(Instant.parse("2015-06-01T10:00:00.123Z").toEpochMilli(),
+        accepted(parser.parse(bytes(n))).getEventTime());
   }
 
   @ParameterizedTest(name = "sent {0} is not RFC 3339")
@@ -508,13 +511,14 @@ class PulseParserTest {
     accepted(new PulseParser(Set.of("try"), body.length).parse(body)); // exactly the limit is fine
     assertRejected(RejectReason.OVERSIZED, new PulseParser(Set.of("try"), body.length - 1).parse(body));
     assertRejected(RejectReason.OVERSIZED, new PulseParser(Set.of("try"), 10).parse(bytes("not json at all")));
-    byte[] otherExchange = bytes(PulseJson.test("a").exchange("exchange/taskcluster-queue/v1/task-completed").finished(2));
+    byte[] otherExchange =
+        bytes(PulseJson.test("a").exchange("exchange/taskcluster-queue/v1/task-completed").finished(2));
     assertRejected(RejectReason.OVERSIZED, new PulseParser(Set.of("try"), 10).parse(otherExchange));
   }
 
   @Test
   void theDefaultLimitIsOneMebibyte() {
-    ObjectNode n = finished(root -> { });
+    ObjectNode n = finished(root -> {});
     String json = n.toString();
     int pad = (int) MAX - json.length();
     meta(n).put("padding", "x".repeat(pad - ",\"padding\":\"\"".length()));
@@ -573,7 +577,8 @@ class PulseParserTest {
 
   @ParameterizedTest(name = "revision \"{0}\"")
   @ValueSource(strings = {"ABCDEF012345", "Abcdef012345", "abcdef01234", "abcdefg12345", "abcdef01234z",
-      "abcdef0123456789abcdef0123456789abcdef012", " abcdef012345", "abcdef012345\n", "abcdef01 2345", "0x1234567890ab"})
+      "abcdef0123456789abcdef0123456789abcdef012", " abcdef012345", "abcdef012345\n", "abcdef01 2345",
+      "0x1234567890ab"})
   void badRevision(String revision) {
     assertRejected(RejectReason.BAD_REVISION, parse(PulseJson.test("a").rev(revision).finished(2)));
   }
@@ -616,7 +621,8 @@ class PulseParserTest {
       "build.try_x.1a.started", "build.try_x.99999999999999999999.finished", "build.try_x..finished",
       "build.started", "build.finished", "build.5.started", "build..5.finished", "build.try_x.٣.started"})
   void badRoutingKey(String routingKey) {
-    assertRejected(RejectReason.BAD_ROUTING_KEY, parser.parse(bytes(finished(n -> meta(n).put("routing_key", routingKey)))));
+    assertRejected(RejectReason.BAD_ROUTING_KEY,
+        parser.parse(bytes(finished(n -> meta(n).put("routing_key", routingKey)))));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -666,7 +672,7 @@ class PulseParserTest {
 
   static Stream<Consumer<ObjectNode>> brokenBeyondTheBranch() {
     return Stream.of(
-        n -> { },
+        n -> {},
         n -> setProperty(n, "revision", "NOT A REVISION"),
         n -> setProperty(n, "revision", MAPPER.getNodeFactory().numberNode(12)),
         n -> removeProperty(n, "revision"),
@@ -690,7 +696,8 @@ class PulseParserTest {
     assertOutOfScope(parse(PulseJson.test("a").branch("Try").finished(2)));
     assertOutOfScope(parse(PulseJson.test("a").branch("try-comm-central").finished(2)));
     PulseParser both = new PulseParser(Set.of("try", "try-comm-central"), MAX);
-    assertEquals("try-comm-central", accepted(both.parse(bytes(PulseJson.test("a").branch("try-comm-central").finished(2)))).getBranch());
+    assertEquals("try-comm-central",
+        accepted(both.parse(bytes(PulseJson.test("a").branch("try-comm-central").finished(2)))).getBranch());
   }
 
   // --- never throws ------------------------------------------------------------------------------------------

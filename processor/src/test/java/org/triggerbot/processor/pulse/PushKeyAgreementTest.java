@@ -63,7 +63,8 @@ class PushKeyAgreementTest {
       case 2 -> body.replaceFirst("\\[" + rev, "[" + rev + "0123456789abcdef\"],[" + rev);
       case 3 -> {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(rev + "([0-9a-f]{12})").matcher(body);
-        yield m.find() ? body.substring(0, m.start(1)) + m.group(1).toUpperCase(Locale.ROOT) + body.substring(m.end(1)) : body;
+        yield m.find() ? body.substring(0, m.start(1)) + m.group(1).toUpperCase(Locale.ROOT) + body.substring(m.end(1))
+            : body;
       }
       case 4 -> body.replaceFirst(rev + "([0-9a-f]{11})[0-9a-f]*", rev + "$1");
       case 5 -> body.replaceFirst(branch, "[\"branch\",\"\"");

@@ -31,7 +31,8 @@ class HtmlPagesTest {
     builders.put("Ubuntu VM 12.04 try opt test xpcshell", StoreValues.builder(2, "CONSISTENT_FAILURE", 4, 1, 5, 1, 6, 2)
         .setJobsIssued(2).setFailureTriggers(2)
         .setDecisions(decisions(decision("d-2", EventKind.FINISHED, 4, 1, "TRIGGER_FAILURE", 11),
-            decision("d-3", EventKind.FINISHED, 5, 1, "SKIP_PUSH_BUDGET", 21))).build());
+            decision("d-3", EventKind.FINISHED, 5, 1, "SKIP_PUSH_BUDGET", 21)))
+        .build());
     builders.put("Ubuntu VM 12.04 try opt test reftest", StoreValues.builder(3, "PASS", 9, 0).build());
     builders.put("Ubuntu VM 12.04 try opt test crashtest", StoreValues.builder(4, "PENDING").build());
     PushView view = PushViews.push(new PushRef("try", "abcdef012345"), push("FAILING").setRebuild(3).build(), builders);
@@ -55,7 +56,8 @@ class HtmlPagesTest {
     assertTrue(html.contains("<h2>Other test builders (2)</h2>"), "the passing and pending ones, in brief");
     assertTrue(html.contains("Ubuntu VM 12.04 try opt test reftest") && html.contains("1 PASS")
         && html.contains("1 PENDING"), html);
-    assertFalse(html.contains("<section class=\"card\"><div class=\"head\"><h3><span>Ubuntu VM 12.04 try opt test reftest"),
+    assertFalse(
+        html.contains("<section class=\"card\"><div class=\"head\"><h3><span>Ubuntu VM 12.04 try opt test reftest"),
         "a passing builder gets no card of its own");
   }
 

@@ -40,7 +40,8 @@ class PushApiTest {
     Response state = get("/api/pushes", "/api/pushes?state=RED");
     assertEquals(400, state.status());
     JsonNode body = Json.MAPPER.readTree(state.body());
-    assertEquals("[\"PENDING\",\"GREEN\",\"INTERMITTENT_ONLY\",\"FAILING\",\"UNKNOWN\"]", body.get("allowed").toString());
+    assertEquals("[\"PENDING\",\"GREEN\",\"INTERMITTENT_ONLY\",\"FAILING\",\"UNKNOWN\"]",
+        body.get("allowed").toString());
     Response limit = get("/api/pushes", "/api/pushes?limit=0");
     assertEquals(400, limit.status());
     assertTrue(Json.MAPPER.readTree(limit.body()).get("error").asText().contains("from 1 to 500"), limit.bodyText());

@@ -129,7 +129,8 @@ class PushPagesBrowserTest {
     String text = Chromium.text(dom);
     assertTrue(text.contains("try/" + REV.substring(0, 12) + " FAILING"), "the verdict by the push: " + text);
     assertTrue(text.contains("Failing builders (3)"), text);
-    assertTrue(text.contains("Ubuntu VM 12.04 try opt test xpcshell CONSISTENT_FAILURE #0 failure #1 failure #2 failure"),
+    assertTrue(
+        text.contains("Ubuntu VM 12.04 try opt test xpcshell CONSISTENT_FAILURE #0 failure #1 failure #2 failure"),
         "xpcshell's runs: " + text);
     assertTrue(text.contains("Ubuntu VM 12.04 try opt test mochitest-1 INTERMITTENT #0 failure #1 success"),
         "mochitest's runs: " + text);
@@ -143,7 +144,8 @@ class PushPagesBrowserTest {
     assertTrue(text.contains("dev@example.com"), text);
 
     assertTrue(text.contains(NASTY + " INTERMITTENT #0 warnings #1 success"), "the name as text: " + text);
-    assertFalse(dom.toLowerCase(Locale.ROOT).contains("<script"), "no script element came from the builder's name: " + dom);
+    assertFalse(dom.toLowerCase(Locale.ROOT).contains("<script"),
+        "no script element came from the builder's name: " + dom);
     assertEquals(1, dom.split("&lt;script&gt;alert").length - 1, "the name, escaped, once in its card");
   }
 }

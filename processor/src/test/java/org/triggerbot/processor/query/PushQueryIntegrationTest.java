@@ -289,7 +289,7 @@ class PushQueryIntegrationTest {
     try {
       QueryCluster.awaitBalanced(1, reachable, unreachable);
       QueryScenario.Push theirs = pushes.stream().filter(p -> reachable.streams().queryMetadataForKey(
-              StoreNames.PUSHES, p.key(), new StringSerializer()).activeHost().equals(HostInfo.buildFromEndpoint(nowhere)))
+          StoreNames.PUSHES, p.key(), new StringSerializer()).activeHost().equals(HostInfo.buildFromEndpoint(nowhere)))
           .findFirst().orElseThrow();
       Await.until("the unreachable instance to decide " + theirs, DEADLINE, () -> cluster.get(unreachable,
           "/api/pushes/" + theirs.path()).statusCode() == 200);

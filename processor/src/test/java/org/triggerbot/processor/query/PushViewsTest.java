@@ -31,9 +31,10 @@ class PushViewsTest {
     builders.put("Ubuntu VM 12.04 try opt test z-last-seen-first", StoreValues.builder(1, "PASS", 7, 0).build());
     builders.put("Linux x86-64 try build", BuilderState.newBuilder().setTestJob(false).setOrder(2)
         .setRuns(Map.of("3", 0)).build());
-    builders.put("Ubuntu VM 12.04 try opt test a-seen-second", StoreValues.builder(3, "INTERMITTENT", 12, 0, 2, 2, 10, 0)
-        .setJobsIssued(1).setFailureTriggers(1)
-        .setDecisions(decisions(decision("d-1", EventKind.FINISHED, 2, 2, "TRIGGER_FAILURE", 10))).build());
+    builders.put("Ubuntu VM 12.04 try opt test a-seen-second",
+        StoreValues.builder(3, "INTERMITTENT", 12, 0, 2, 2, 10, 0)
+            .setJobsIssued(1).setFailureTriggers(1)
+            .setDecisions(decisions(decision("d-1", EventKind.FINISHED, 2, 2, "TRIGGER_FAILURE", 10))).build());
     PushState state = push("INTERMITTENT_ONLY").setRebuild(2).setNoRetry(true).build();
 
     PushView view = PushViews.push(REF, state, builders);
@@ -48,7 +49,8 @@ class PushViewsTest {
     assertEquals(1, view.failuresOnPush());
     assertEquals("2015-06-01T10:00:00Z", view.lifeStart());
     assertEquals("2015-06-01T10:30:00Z", view.lastSeen());
-    assertEquals(List.of("Ubuntu VM 12.04 try opt test z-last-seen-first", "Ubuntu VM 12.04 try opt test a-seen-second"),
+    assertEquals(
+        List.of("Ubuntu VM 12.04 try opt test z-last-seen-first", "Ubuntu VM 12.04 try opt test a-seen-second"),
         view.builders().stream().map(PushView.BuilderView::builder).toList(), "test builders by order; no build job");
 
     PushView.BuilderView second = view.builders().get(1);
@@ -94,7 +96,8 @@ class PushViewsTest {
 
   @Test
   void aStoreKeyIsSplitAtItsLastSlashSoBranchesMayContainSlashes() {
-    assertEquals(new PushRef("releases/mozilla-beta", "0123456789ab"), PushViews.refOfKey("releases/mozilla-beta/0123456789ab"));
+    assertEquals(new PushRef("releases/mozilla-beta", "0123456789ab"),
+        PushViews.refOfKey("releases/mozilla-beta/0123456789ab"));
     assertEquals(new PushRef("try", "0123456789ab"), PushViews.refOfKey("try/0123456789ab"));
   }
 
@@ -118,7 +121,8 @@ class PushViewsTest {
 
     PushViews.Newest newest = new PushViews.Newest(2);
     pushes.forEach(newest::offer);
-    assertEquals(List.of("try/bbbbbbbbbbbb", "try/cccccccccccc"), newest.sorted().stream().map(PushSummary::key).toList(),
+    assertEquals(List.of("try/bbbbbbbbbbbb", "try/cccccccccccc"),
+        newest.sorted().stream().map(PushSummary::key).toList(),
         "scanning keeps the same newest ones");
   }
 
@@ -134,7 +138,8 @@ class PushViewsTest {
   void theJsonHasTheDocumentedFieldNamesAndReadsBackTheSame() throws Exception {
     Map<String, BuilderState> builders = Map.of("mochitest-1", StoreValues.builder(1, "PENDING", 0, 2).setJobsIssued(1)
         .setDecisions(decisions(decision("d-1", EventKind.FINISHED, 0, 2, "TRIGGER_FAILURE", 10),
-            decision("d-0", EventKind.STARTED, 0, null, "TRIGGER_REQUESTED", 1))).build());
+            decision("d-0", EventKind.STARTED, 0, null, "TRIGGER_REQUESTED", 1)))
+        .build());
     PushView view = PushViews.push(REF, push("PENDING").build(), builders);
     byte[] bytes = Json.bytes(view);
     JsonNode json = Json.MAPPER.readTree(bytes);
@@ -158,7 +163,8 @@ class PushViewsTest {
   }
 
   private static PushSummary summary(String branch, String revision, long lastSeenMinute) {
-    return new PushSummary(branch, revision, "GREEN", PushViews.time(minutes(0)), PushViews.time(minutes(lastSeenMinute)),
+    return new PushSummary(branch, revision, "GREEN", PushViews.time(minutes(0)),
+        PushViews.time(minutes(lastSeenMinute)),
         "dev", 1, 0, Map.of("PASS", 1));
   }
 }

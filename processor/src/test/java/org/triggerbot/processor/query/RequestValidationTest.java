@@ -21,7 +21,8 @@ class RequestValidationTest {
 
   @Test
   void aMalformedRevisionIsABadRequestThatSaysWhatARevisionIs() {
-    for (String bad : List.of("abcdef01234", "ABCDEF012345", "abcdef01234g", "abcdef0123456789abcdef0123456789abcdef012",
+    for (String bad : List.of("abcdef01234", "ABCDEF012345", "abcdef01234g",
+        "abcdef0123456789abcdef0123456789abcdef012",
         "abcdef012345%20", "%61bcdef012345x")) {
       BadRequest e = assertThrows(BadRequest.class, () -> PushRef.parse("try/" + bad), bad);
       assertTrue(e.getMessage().contains("revision") && e.getMessage().contains("[0-9a-f]{12,40}"), e.getMessage());
@@ -30,8 +31,10 @@ class RequestValidationTest {
 
   @Test
   void theBranchIsEverythingBeforeTheLastSegmentDecoded() throws Exception {
-    assertEquals(new PushRef("releases/mozilla-beta", "0123456789ab"), PushRef.parse("releases/mozilla-beta/0123456789ab"));
-    assertEquals(new PushRef("releases/mozilla-beta", "0123456789ab"), PushRef.parse("releases%2Fmozilla-beta/0123456789ab"));
+    assertEquals(new PushRef("releases/mozilla-beta", "0123456789ab"),
+        PushRef.parse("releases/mozilla-beta/0123456789ab"));
+    assertEquals(new PushRef("releases/mozilla-beta", "0123456789ab"),
+        PushRef.parse("releases%2Fmozilla-beta/0123456789ab"));
     assertEquals(new PushRef("a b+c<é>", "0123456789ab"), PushRef.parse("a%20b+c%3C%C3%A9%3E/0123456789ab"),
         "+ is itself in a path; UTF-8 escapes decode");
     assertEquals("0123456789ab", PushRef.parse("try/%30123456789ab").revision(), "an encoded revision decodes too");
@@ -66,7 +69,8 @@ class RequestValidationTest {
     PushRef ref = new PushRef("releases/a b?#%<x>", "0123456789ab");
     assertEquals("releases/a%20b%3F%23%25%3Cx%3E/0123456789ab", ref.path());
     assertEquals(ref, PushRef.parse(ref.path()));
-    assertEquals("/pushes/releases/a%20b%3F%23%25%3Cx%3E/0123456789ab", HtmlPages.pushHref(ref.branch(), ref.revision()));
+    assertEquals("/pushes/releases/a%20b%3F%23%25%3Cx%3E/0123456789ab",
+        HtmlPages.pushHref(ref.branch(), ref.revision()));
   }
 
   @Test

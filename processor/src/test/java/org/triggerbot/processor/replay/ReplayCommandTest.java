@@ -16,13 +16,13 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.triggerbot.testsupport.Fixtures;
-import org.triggerbot.testsupport.pulse.PulseJson;
-import org.triggerbot.testsupport.pulse.ScenarioStream;
 import org.triggerbot.processor.topology.TopologyHarness;
 import org.triggerbot.schemas.AvroJson;
 import org.triggerbot.schemas.PushVerdict;
 import org.triggerbot.schemas.TriggerDecision;
+import org.triggerbot.testsupport.Fixtures;
+import org.triggerbot.testsupport.pulse.PulseJson;
+import org.triggerbot.testsupport.pulse.ScenarioStream;
 
 /** {@code triggerbot replay} as a user runs it: files in, JSON Lines out, errors on standard error, exit codes. */
 class ReplayCommandTest {

@@ -74,7 +74,7 @@ class ReplayEquivalenceTest {
   @ParameterizedTest(name = "seed {0}, {1}, {2} partitions")
   @MethodSource("partitionedCases")
   void aPartitionedReplayDecidesEachPartitionAsTheTopologyDecidesItsRecordsAlone(long seed, List<String> assignments,
-                                                                                  int partitions) throws IOException {
+      int partitions) throws IOException {
     byte[] feed = VariedFeed.generate(seed, 24, 10);
     PolicySettings policy = PolicyConfig.fromAssignments(assignments);
     List<ByteArrayOutputStream> parts = new java.util.ArrayList<>();

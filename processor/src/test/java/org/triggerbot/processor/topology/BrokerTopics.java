@@ -74,8 +74,8 @@ public final class BrokerTopics {
     String routingKey = envelope.routingKey() == null ? "" : envelope.routingKey();
     return new ProducerRecord<>(Topics.PULSE_RAW.name(), null, ts, envelope.recordKey(routingKey),
         PulseMessage.newBuilder()
-        .setExchange("exchange/build/").setRoutingKey(routingKey).setBody(ByteBuffer.wrap(bytes))
-        .setReceivedAt(Instant.ofEpochMilli(ts)).build());
+            .setExchange("exchange/build/").setRoutingKey(routingKey).setBody(ByteBuffer.wrap(bytes))
+            .setReceivedAt(Instant.ofEpochMilli(ts)).build());
   }
 
   /** Writes {@code bodies} to {@code pulse.raw} in order and waits until the broker has them all. */

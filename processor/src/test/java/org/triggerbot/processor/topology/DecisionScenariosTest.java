@@ -15,11 +15,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.triggerbot.testsupport.pulse.PulseJson;
 import org.triggerbot.schemas.DecisionReason;
 import org.triggerbot.schemas.JobEvent;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerDecision;
+import org.triggerbot.testsupport.pulse.PulseJson;
 
 /**
  * Given these Pulse messages, expect these decisions: SPEC section 4 on the real topology, under trigger-bot
@@ -214,7 +214,8 @@ class DecisionScenariosTest {
     PulseJson a = PulseJson.test("mochitest-1");
     h.pipe(a.number(0).finished(2), a.number(1).finished(2), PulseJson.test("mochitest-2").finished(2));
     List<TriggerDecision> decisions = h.decisions();
-    assertEquals(List.of(DecisionReason.DRY_RUN, DecisionReason.SKIP_ALREADY_TRIGGERED, DecisionReason.SKIP_PUSH_BUDGET),
+    assertEquals(
+        List.of(DecisionReason.DRY_RUN, DecisionReason.SKIP_ALREADY_TRIGGERED, DecisionReason.SKIP_PUSH_BUDGET),
         reasons(decisions));
     assertEquals(1, decisions.get(2).getFailuresOnPush(), "the dry run counted toward the push budget");
     assertEquals(List.of(), h.commands());
@@ -425,7 +426,8 @@ class DecisionScenariosTest {
     TopologyHarness h = run();
     PulseJson job = PulseJson.test("mochitest-1");
     h.pipe(job.number(3).finished(0), job.number(3).finished(0), job.number(4).finished(2));
-    assertEquals(Map.of("3", 0, "4", 2), h.builders().get(PUSH + "/Ubuntu VM 12.04 try opt test mochitest-1").getRuns());
+    assertEquals(Map.of("3", 0, "4", 2),
+        h.builders().get(PUSH + "/Ubuntu VM 12.04 try opt test mochitest-1").getRuns());
   }
 
   @Test
@@ -442,7 +444,8 @@ class DecisionScenariosTest {
   void revisionsSharingTheirFirst12CharactersAreOnePush() {
     TopologyHarness h = run();
     h.pipe(PulseJson.test("a").rev("abcdef012345").finished(2), PulseJson.test("a").number(1).finished(2));
-    assertEquals(List.of(DecisionReason.TRIGGER_FAILURE, DecisionReason.SKIP_ALREADY_TRIGGERED), reasons(h.decisions()));
+    assertEquals(List.of(DecisionReason.TRIGGER_FAILURE, DecisionReason.SKIP_ALREADY_TRIGGERED),
+        reasons(h.decisions()));
   }
 
   @Test

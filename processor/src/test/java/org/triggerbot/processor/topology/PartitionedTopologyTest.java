@@ -34,7 +34,8 @@ class PartitionedTopologyTest {
       h.pipe(feed.toArray(String[]::new));
       one = h.decisions();
     }
-    try (TopologyHarness h = new TopologyHarness(POLICY, dir.resolve("four"), DecideProcessor.VERDICT_CACHE_PUSHES, 4)) {
+    try (TopologyHarness h =
+        new TopologyHarness(POLICY, dir.resolve("four"), DecideProcessor.VERDICT_CACHE_PUSHES, 4)) {
       h.pipe(feed.toArray(String[]::new));
       assertTrue(one.size() > 20, "the feed decides: " + one.size());
       assertEquals(one, h.decisions());

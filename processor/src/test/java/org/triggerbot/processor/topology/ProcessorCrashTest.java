@@ -121,7 +121,7 @@ class ProcessorCrashTest {
 
   /** What one kill hit: input written and committed then, and the transactions it left open on the broker. */
   record Kill(int run, boolean emptyStateDir, long msAfterStart, int written, long committedAtStart,
-              long committedAtKill, List<String> openTransactions) {
+      long committedAtKill, List<String> openTransactions) {
     @Override
     public String toString() {
       return "kill " + run + (emptyStateDir ? " (run started on an empty state dir)" : "") + ": " + msAfterStart
@@ -142,7 +142,7 @@ class ProcessorCrashTest {
 
     // Aborting a dead instance's timed-out transaction is checked every 10 s by default: every second here.
     try (EmbeddedKafka kafka = EmbeddedKafka.start(
-             Map.of("transaction.abort.timed.out.transaction.cleanup.interval.ms", "1000"));
+        Map.of("transaction.abort.timed.out.transaction.cleanup.interval.ms", "1000"));
          Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
       BrokerTopics.createAll(kafka);
       List<Kill> kills = new ArrayList<>();

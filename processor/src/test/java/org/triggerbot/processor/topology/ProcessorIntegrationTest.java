@@ -20,13 +20,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.triggerbot.testsupport.pulse.ScenarioStream;
 import org.triggerbot.processor.app.ProcessorConfig;
 import org.triggerbot.schemas.Topic;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerDecision;
 import org.triggerbot.testsupport.EmbeddedKafka;
+import org.triggerbot.testsupport.pulse.ScenarioStream;
 
 /**
  * The processor against a real in-process KRaft broker with exactly-once on: Pulse records into
@@ -114,8 +114,10 @@ class ProcessorIntegrationTest {
     values.put(ProcessorConfig.STATE_DIR, stateDir.toString());
     values.put(ProcessorConfig.STREAMS_PREFIX + StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
     ProcessorConfig config = ProcessorConfig.of(values);
-    assertEquals(StreamsConfig.EXACTLY_ONCE_V2, config.streamsProperties().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
-    KafkaStreams streams = new KafkaStreams(ProcessorTopology.build(config.topologySettings(1)), config.streamsProperties());
+    assertEquals(StreamsConfig.EXACTLY_ONCE_V2,
+        config.streamsProperties().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
+    KafkaStreams streams =
+        new KafkaStreams(ProcessorTopology.build(config.topologySettings(1)), config.streamsProperties());
     streams.start();
     return streams;
   }

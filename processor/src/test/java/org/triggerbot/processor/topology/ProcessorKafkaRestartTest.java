@@ -77,8 +77,8 @@ class ProcessorKafkaRestartTest {
             BrokerTopics.readAtLeast(bootstrap, Topics.PUSH_VERDICTS, all.verdicts().size(), DEADLINE), "verdicts");
         assertEquals(200, HttpProbe.status(ready));
         System.out.printf("kafka restart under the processor: %d inputs, %d decisions (%d committed when the "
-                + "broker stopped), %d commands, %d verdicts, as the replay (0 lost, 0 twice); not ready %d ms "
-                + "after the stop, ready %d ms after the restart%n", stream.size(), all.decisions().size(), before,
+            + "broker stopped), %d commands, %d verdicts, as the replay (0 lost, 0 twice); not ready %d ms "
+            + "after the stop, ready %d ms after the restart%n", stream.size(), all.decisions().size(), before,
             all.commands().size(), all.verdicts().size(), notReadyAfter, readyAgainAfter);
       }
     }
@@ -96,7 +96,6 @@ class ProcessorKafkaRestartTest {
     values.put(ProcessorConfig.ADMIN_ADVERTISED_HOST, "127.0.0.1");
     return ProcessorConfig.of(values);
   }
-
 
   private static long millisSince(long nanos) {
     return (System.nanoTime() - nanos) / 1_000_000;

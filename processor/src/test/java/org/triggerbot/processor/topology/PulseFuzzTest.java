@@ -52,8 +52,10 @@ class PulseFuzzTest {
   private static final List<String> POLICY = TopologyHarness.policy();
 
   /** One kind of damage. */
-  enum Mutation { NONE, TRUNCATE, WRONG_TYPE, DEEP_NESTING, HUGE_STRING, INVALID_UTF8, NUMBER_OUT_OF_RANGE,
-    FLIPPED_BYTES, MISSING_FIELD, REPEATED_FIELD }
+  enum Mutation {
+    NONE, TRUNCATE, WRONG_TYPE, DEEP_NESTING, HUGE_STRING, INVALID_UTF8, NUMBER_OUT_OF_RANGE,
+    FLIPPED_BYTES, MISSING_FIELD, REPEATED_FIELD
+  }
 
   /** One fuzzed input: the body's bytes, and how the bridge would key it. */
   @SuppressWarnings("ArrayRecordComponent") // a plain carrier, never compared, hashed or printed as a whole
@@ -138,7 +140,7 @@ class PulseFuzzTest {
         "accepted inputs are decided (a start or a pass has nothing to decide): " + decisions.size());
 
     System.out.printf("fuzz: %,d inputs (%s) + %,d not Avro: %,d accepted (%,d decisions), %,d out of scope, "
-            + "%,d rejected%n", INPUTS, made, NOT_AVRO, accepted, decisions.size(), outOfScope,
+        + "%,d rejected%n", INPUTS, made, NOT_AVRO, accepted, decisions.size(), outOfScope,
         rejectedByParser + NOT_AVRO);
     topologyReasons.forEach((reason, n) -> System.out.printf("fuzz: rejected %-16s %,7d%n", reason, n));
     byMutation.forEach((mutation, n) -> System.out.printf("fuzz: %-19s %,6d accepted %,6d out of scope %,6d rejected%n",

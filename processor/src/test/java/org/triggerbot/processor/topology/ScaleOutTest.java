@@ -91,7 +91,7 @@ class ScaleOutTest {
     Outputs expectedFirstHalf = replay(firstHalf);
     Outputs expected = replay(lines);
     assertTrue(expected.decisions.values().stream().flatMap(List::stream)
-            .anyMatch(d -> d.getReason().name().equals("SKIP_GLOBAL_LIMIT")),
+        .anyMatch(d -> d.getReason().name().equals("SKIP_GLOBAL_LIMIT")),
         "the global limits must bind, so that their share per task is tested");
     assertTrue(expected.commandCount > 50 && expected.verdictCount > 100, "the stream must decide a lot: "
         + expected.commandCount + " commands, " + expected.verdictCount + " verdicts");
@@ -99,7 +99,7 @@ class ScaleOutTest {
     Files.deleteIfExists(LOG);
 
     try (EmbeddedKafka kafka = EmbeddedKafka.start(
-             Map.of("transaction.abort.timed.out.transaction.cleanup.interval.ms", "1000"));
+        Map.of("transaction.abort.timed.out.transaction.cleanup.interval.ms", "1000"));
          Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
       BrokerTopics.createAll(kafka, PARTITIONS);
       try (ChildJvm child = startChild(kafka);
@@ -140,7 +140,7 @@ class ScaleOutTest {
    * twice changes a push's list).
    */
   record Outputs(Map<String, List<TriggerDecision>> decisions, Map<String, List<TriggerCommand>> commands,
-                 Map<String, List<PushVerdict>> verdicts, int decisionCount, int commandCount, int verdictCount) {
+      Map<String, List<PushVerdict>> verdicts, int decisionCount, int commandCount, int verdictCount) {
     static Outputs of(List<TriggerDecision> d, List<TriggerCommand> c, List<PushVerdict> v) {
       return new Outputs(byPush(d, x -> x.getBranch() + "/" + x.getRevision()),
           byPush(c, x -> x.getBranch() + "/" + x.getRevision()), byPush(v, x -> x.getBranch() + "/" + x.getRevision()),
@@ -167,7 +167,7 @@ class ScaleOutTest {
     });
     byte[] feed = String.join("\n", lines).getBytes(StandardCharsets.UTF_8);
     try (ReplaySource source = ReplaySource.lines(new ByteArrayInputStream(feed), feed.length)) {
-      new ReplayEngine(2, ReplayEngine.Progress.NONE).run(source, List.of(run), (input, reason, error) -> { });
+      new ReplayEngine(2, ReplayEngine.Progress.NONE).run(source, List.of(run), (input, reason, error) -> {});
     }
     return Outputs.of(decisions, commands, verdicts);
   }
@@ -175,7 +175,7 @@ class ScaleOutTest {
   private static Outputs read(EmbeddedKafka kafka) {
     String servers = kafka.bootstrapServers();
     return Outputs.of(BrokerTopics.withoutDecidedAt(
-            BrokerTopics.readAllCommitted(servers, Topics.TRIGGER_DECISIONS, READ_DEADLINE)),
+        BrokerTopics.readAllCommitted(servers, Topics.TRIGGER_DECISIONS, READ_DEADLINE)),
         BrokerTopics.readAllCommitted(servers, Topics.TRIGGER_COMMANDS, READ_DEADLINE),
         BrokerTopics.readAllCommitted(servers, Topics.PUSH_VERDICTS, READ_DEADLINE));
   }

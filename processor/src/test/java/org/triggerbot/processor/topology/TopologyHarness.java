@@ -5,16 +5,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.app.PolicyConfig;
 import org.triggerbot.processor.policy.PolicySettings;
-import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.processor.state.BuilderState;
 import org.triggerbot.processor.state.PushState;
 import org.triggerbot.schemas.PulseMessage;
@@ -67,7 +66,7 @@ public final class TopologyHarness implements AutoCloseable {
 
   /** What the offline replay of a stream decided: the uninterrupted run that live runs are compared with. */
   public record Replayed(List<TriggerDecision> decisions, List<TriggerCommand> commands,
-                         List<RejectedMessage> rejected, List<PushVerdict> verdicts) {}
+      List<RejectedMessage> rejected, List<PushVerdict> verdicts) {}
 
   /** Pipes {@code bodies} through a fresh driver (state in {@code stateDir}) and answers everything it wrote. */
   public static Replayed replay(List<String> policy, Path stateDir, List<String> bodies) {

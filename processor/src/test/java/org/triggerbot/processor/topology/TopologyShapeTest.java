@@ -66,15 +66,24 @@ class TopologyShapeTest {
   void aProcessingErrorBecomesARejectionWithTheOriginalBytes() {
     byte[] original = "{\"payload\":{}}".getBytes(StandardCharsets.UTF_8);
     ErrorHandlerContext context = new ErrorHandlerContext() {
-      @Override public String topic() { return "pulse.raw"; }
-      @Override public int partition() { return 2; }
-      @Override public long offset() { return 41; }
-      @Override public Headers headers() { return new RecordHeaders(); }
-      @Override public String processorNodeId() { return "decide"; }
-      @Override public TaskId taskId() { return new TaskId(1, 2); }
-      @Override public long timestamp() { return 1_433_152_800_000L; }
-      @Override public byte[] sourceRawKey() { return "build.x.1.finished".getBytes(StandardCharsets.UTF_8); }
-      @Override public byte[] sourceRawValue() { return original; }
+      @Override
+      public String topic() { return "pulse.raw"; }
+      @Override
+      public int partition() { return 2; }
+      @Override
+      public long offset() { return 41; }
+      @Override
+      public Headers headers() { return new RecordHeaders(); }
+      @Override
+      public String processorNodeId() { return "decide"; }
+      @Override
+      public TaskId taskId() { return new TaskId(1, 2); }
+      @Override
+      public long timestamp() { return 1_433_152_800_000L; }
+      @Override
+      public byte[] sourceRawKey() { return "build.x.1.finished".getBytes(StandardCharsets.UTF_8); }
+      @Override
+      public byte[] sourceRawValue() { return original; }
     };
     var response = new RejectOnProcessingError().handleError(context, null, new IllegalStateException("boom"));
     assertEquals(org.apache.kafka.streams.errors.ProcessingExceptionHandler.Result.RESUME, response.result());

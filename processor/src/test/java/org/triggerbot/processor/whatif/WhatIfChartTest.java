@@ -41,7 +41,7 @@ class WhatIfChartTest {
 
   /** A row of {@code pushes} pushes with the given INTERMITTENT_ONLY, FAILING, UNKNOWN counts (the rest GREEN). */
   static WhatIfRow row(int index, String policy, long triggerJobs, long pushes, long intermittent, long failing,
-                       long unknown) {
+      long unknown) {
     Map<VerdictState, Long> verdicts = new EnumMap<>(VerdictState.class);
     for (VerdictState state : VerdictState.values()) {
       verdicts.put(state, 0L);

@@ -101,7 +101,7 @@ class WhatIfEquivalenceTest {
   private static WhatIf.Result whatIf(byte[] feed, List<String> labels, List<PolicySettings> policies)
       throws IOException {
     try (ReplaySource source = ReplaySource.lines(new ByteArrayInputStream(feed), feed.length)) {
-      return new WhatIf(2, ReplayEngine.Progress.NONE).run(source, "feed", labels, policies, (where, reason, e) -> { });
+      return new WhatIf(2, ReplayEngine.Progress.NONE).run(source, "feed", labels, policies, (where, reason, e) -> {});
     }
   }
 
@@ -144,13 +144,14 @@ class WhatIfEquivalenceTest {
         case TRIGGER_REQUESTED -> requestedJobs += jobs;
         case DRY_RUN -> dryRunJobs += jobs;
         case SKIP_PUSH_BUDGET -> exhausted.add(d.get("branch").asText() + "/" + d.get("revision").asText());
-        default -> { }
+        default -> {}
       }
     }
     Map<String, VerdictState> last = new LinkedHashMap<>();
     for (String line : verdicts.toString().lines().toList()) {
       JsonNode v = MAPPER.readTree(line);
-      last.put(v.get("branch").asText() + "/" + v.get("revision").asText(), VerdictState.valueOf(v.get("state").asText()));
+      last.put(v.get("branch").asText() + "/" + v.get("revision").asText(),
+          VerdictState.valueOf(v.get("state").asText()));
     }
     Map<VerdictState, Long> byState = new EnumMap<>(VerdictState.class);
     for (VerdictState s : VerdictState.values()) {

@@ -78,7 +78,8 @@ public final class PulseLoad {
    */
   public String render(Event e, Instant sent) {
     if (e.malformed()) {
-      return e.push() % 2 == 0 ? "{\"payload\": {\"build\": truncated" : job(e).rev("NOT-A-REVISION").at(sent).finished(2);
+      return e.push() % 2 == 0 ? "{\"payload\": {\"build\": truncated"
+          : job(e).rev("NOT-A-REVISION").at(sent).finished(2);
     }
     PulseJson job = job(e).number(e.run()).at(sent);
     return switch (e.kind()) {
