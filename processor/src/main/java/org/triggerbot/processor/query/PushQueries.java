@@ -284,9 +284,9 @@ public final class PushQueries {
         + ", did not answer: " + cause.getClass().getSimpleName(), hostPort(owner));
   }
 
+  // Only the kinds without a value reach here, and they carry nothing of T: the cast cannot be wrong.
   @SuppressWarnings("unchecked")
   private static <T> Answer<T> retyped(Answer<?> answer) {
-    // Only the kinds without a value reach here, and they carry nothing of T.
     return (Answer<T>) answer;
   }
 

@@ -519,11 +519,4 @@ class DecisionScenariosTest {
       return n;
     }
   }
-
-  @SuppressWarnings("unused")
-  private static List<String> keys(List<TriggerDecision> ds) {
-    List<String> out = new ArrayList<>();
-    ds.forEach(d -> out.add(d.getBranch() + "/" + d.getRevision()));
-    return out;
-  }
 }
