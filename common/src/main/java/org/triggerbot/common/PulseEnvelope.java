@@ -25,9 +25,13 @@ public record PulseEnvelope(String exchange, String routingKey, Long sent, Strin
   public static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private static final PulseEnvelope NONE = new PulseEnvelope(null, null, null, null);
-  /** {@code _meta} and the two properties that name the push; the rest of the body is only tokenized. */
+  /**
+   * {@code _meta} and what names the push (buildbot: two properties; Taskcluster: the task's routes); the rest of
+   * the body is only tokenized.
+   */
   private static final JsonPrune ENVELOPE = JsonPrune.fields(java.util.Map.of(
       "_meta", JsonPrune.whole(),
+      "task", JsonPrune.fields(java.util.Map.of("routes", JsonPrune.whole())),
       "payload", JsonPrune.fields(java.util.Map.of(
           "build", JsonPrune.fields(java.util.Map.of(
               "properties", JsonPrune.namedEntries(java.util.Set.of("branch", "revision"))))))));

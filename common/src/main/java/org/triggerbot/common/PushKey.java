@@ -71,12 +71,54 @@ public final class PushKey {
     return of(branch.asText(), revision.asText());
   }
 
-  /** {@link #fromProperties} of a (pruned) body tree's {@code payload.build.properties}. */
+  /** The prefix of the route that names a Taskcluster task's push (SPEC 3b). */
+  public static final String TREEHERDER_ROUTE = "tc-treeherder.v2.";
+
+  /**
+   * The push of a (pruned) body tree: a Taskcluster body enriched by the bridge (one with a {@code task} object)
+   * by the first {@link TreeherderRoute} of its {@code task.routes}, a buildbot body by {@link #fromProperties} of its
+   * {@code payload.build.properties}; null when it yields none.
+   */
   public static String fromBody(JsonNode root) {
     if (root == null) {
       return null;
     }
+    JsonNode task = root.get("task");
+    if (task != null && task.isObject()) {
+      TreeherderRoute route = TreeherderRoute.first(task.get("routes"));
+      return route == null || !isRevision(route.revision()) ? null : of(route.project(), route.revision());
+    }
     JsonNode build = root.path("payload").path("build");
     return build.isObject() ? fromProperties(build.get("properties")) : null;
+  }
+
+  /**
+   * A Taskcluster task's {@code tc-treeherder.v2.<project>.<revision>[.<pushId>]} route: the push it belongs to
+   * (SPEC 3b). The revision is as written, not yet checked.
+   *
+   * @param pushId the Treeherder push id, or null when the route has none
+   */
+  public record TreeherderRoute(String project, String revision, String pushId) {
+
+    /**
+     * The first route of {@code routes} (a JSON list) that starts with {@link #TREEHERDER_ROUTE} and has two or
+     * three non-empty dot-separated parts after it, or null when there is none. Project names hold no dots (they
+     * are Mercurial repository names such as {@code mozilla-central}), so the parts are unambiguous.
+     */
+    public static TreeherderRoute first(JsonNode routes) {
+      if (routes == null || !routes.isArray()) {
+        return null;
+      }
+      for (JsonNode r : routes) {
+        if (!r.isTextual() || !r.asText().startsWith(TREEHERDER_ROUTE)) {
+          continue;
+        }
+        String[] parts = r.asText().substring(TREEHERDER_ROUTE.length()).split("\\.", -1);
+        if ((parts.length == 2 || parts.length == 3) && java.util.Arrays.stream(parts).noneMatch(String::isEmpty)) {
+          return new TreeherderRoute(parts[0], parts[1], parts.length == 3 ? parts[2] : null);
+        }
+      }
+      return null;
+    }
   }
 }

@@ -16,11 +16,17 @@ public final class Topics {
   public static final AvroSerde<PulseMessage> PULSE_MESSAGE = AvroSerde.of(PulseMessage.class);
   public static final AvroSerde<RejectedMessage> REJECTED_MESSAGE = AvroSerde.of(RejectedMessage.class);
   public static final AvroSerde<TriggerDecision> TRIGGER_DECISION = AvroSerde.of(TriggerDecision.class);
-  /** Also reads commands written before {@code priorJobs} existed (version 1, still in the topic after an upgrade). */
+  /**
+   * Also reads commands written before {@code priorJobs} (version 1) and before the Taskcluster fields (version 2)
+   * existed, still in the topic after an upgrade.
+   */
   public static final AvroSerde<TriggerCommand> TRIGGER_COMMAND = AvroSerde.of(TriggerCommand.class,
-      AvroSerde.olderSchema(Topics.class, "history/TriggerCommand-1.avsc"));
+      AvroSerde.olderSchema(Topics.class, "history/TriggerCommand-1.avsc"),
+      AvroSerde.olderSchema(Topics.class, "history/TriggerCommand-2.avsc"));
   public static final AvroSerde<TriggerResult> TRIGGER_RESULT = AvroSerde.of(TriggerResult.class);
-  public static final AvroSerde<PushVerdict> PUSH_VERDICT = AvroSerde.of(PushVerdict.class);
+  /** Also reads verdicts written before runs had a {@code taskId} (version 1): the topic is compacted, kept. */
+  public static final AvroSerde<PushVerdict> PUSH_VERDICT = AvroSerde.of(PushVerdict.class,
+      AvroSerde.olderSchema(Topics.class, "history/PushVerdict-1.avsc"));
 
   /** Pulse deliveries copied by the bridge; key = the push, {@code branch/revision} (else the routing key). */
   public static final Topic<String, PulseMessage> PULSE_RAW =

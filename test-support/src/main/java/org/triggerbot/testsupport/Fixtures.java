@@ -39,6 +39,14 @@ public final class Fixtures {
     return root().resolve("buildapi-samples");
   }
 
+  /**
+   * {@code fixtures/taskcluster-samples}: real Taskcluster queue Pulse messages with their task definitions, a real
+   * try {@code actions.json} and a real rendered retrigger hook payload.
+   */
+  public static Path taskclusterSamples() {
+    return root().resolve("taskcluster-samples");
+  }
+
   static Path find(Path start) {
     for (Path dir = start; dir != null; dir = dir.getParent()) {
       if (Files.isRegularFile(dir.resolve(MARKER))) {

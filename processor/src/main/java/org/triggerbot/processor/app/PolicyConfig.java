@@ -49,6 +49,7 @@ public final class PolicyConfig extends AbstractConfig {
   public static final String CONFIRM_PASSES = "confirm.passes";
   public static final String CONFIRM_FAILURES = "confirm.failures";
   public static final String CONFIRM_MAX_RETRIGGERS = "confirm.max.retriggers";
+  public static final String TASKCLUSTER_ENABLED = "taskcluster.enabled";
 
   private static final ConfigDef.Validator BOOLEAN = ConfigDef.ValidString.in("true", "false");
 
@@ -95,7 +96,10 @@ public final class PolicyConfig extends AbstractConfig {
             "Failed runs that make a builder CONSISTENT_FAILURE when it is not INTERMITTENT (SPEC 4.1).")
         .define(CONFIRM_MAX_RETRIGGERS, ConfigDef.Type.INT, 3, Range.atLeast(1), Importance.HIGH,
             "Counted failure-retrigger decisions per builder: the first (rule 4) plus confirmations (rule 4b). "
-                + "1 turns confirmation retriggers off; with confirm.failures=2 that is trigger-bot 2015's policy.");
+                + "1 turns confirmation retriggers off; with confirm.failures=2 that is trigger-bot 2015's policy.")
+        .define(TASKCLUSTER_ENABLED, ConfigDef.Type.STRING, "false", BOOLEAN, Importance.HIGH,
+            "Also decide on Taskcluster task results enriched by the bridge (SPEC 3b); off, they are dropped "
+                + "(counted, not rejected).");
   }
 
   public PolicyConfig(Map<String, ?> values) {
@@ -161,7 +165,9 @@ public final class PolicyConfig extends AbstractConfig {
         PULSE_MAX_BYTES + "=" + getLong(PULSE_MAX_BYTES),
         CONFIRM_PASSES + "=" + getInt(CONFIRM_PASSES),
         CONFIRM_FAILURES + "=" + getInt(CONFIRM_FAILURES),
-        CONFIRM_MAX_RETRIGGERS + "=" + getInt(CONFIRM_MAX_RETRIGGERS));
+        CONFIRM_MAX_RETRIGGERS + "=" + getInt(CONFIRM_MAX_RETRIGGERS))
+        // Only when on, so that every buildbot-only policy keeps the version it had before the key existed.
+        + (bool(TASKCLUSTER_ENABLED) ? "\n" + TASKCLUSTER_ENABLED + "=true" : "");
     return new PolicySettings(
         branches,
         bool(REQUIRE_TRY_SYNTAX),
@@ -182,6 +188,7 @@ public final class PolicyConfig extends AbstractConfig {
         getInt(CONFIRM_PASSES),
         getInt(CONFIRM_FAILURES),
         getInt(CONFIRM_MAX_RETRIGGERS),
+        bool(TASKCLUSTER_ENABLED),
         fingerprint(canonical));
   }
 

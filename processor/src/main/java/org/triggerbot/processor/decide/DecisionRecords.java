@@ -58,6 +58,8 @@ public final class DecisionRecords {
         .setReason(d.reason())
         .setRequestedAt(Instant.ofEpochMilli(event.getEventTime()))
         .setPriorJobs(o.builder().getJobsIssued() - d.count()) // the builder's state already counts this trigger
+        .setTaskId(event.getTaskId())
+        .setTaskGroupId(event.getTaskGroupId())
         .build();
   }
 

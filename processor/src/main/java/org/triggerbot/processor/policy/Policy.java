@@ -112,7 +112,7 @@ public final class Policy {
       firstStart = !builder.getStartSeen();
       builder.setStartSeen(true);
     } else {
-      builder.getRuns().put(Long.toString(event.getBuildNumber()), event.getResult());
+      builder.getRuns().put(runKey(event), event.getResult());
     }
     Decision decision = null;
     if (event.getTestJob()) {
@@ -182,6 +182,15 @@ public final class Policy {
     return push.getRebuild();
   }
 
+  /**
+   * The run of a finished event, as a key of {@code BuilderState.runs}: buildbot's build number in decimal, or a
+   * Taskcluster run's {@code taskId/runId} (SPEC 3b: a run is (taskId, runId); clones of a task are other tasks).
+   */
+  public static String runKey(PushEvent event) {
+    return event.getTaskId() == null ? Long.toString(event.getBuildNumber())
+        : event.getTaskId() + "/" + event.getBuildNumber();
+  }
+
   /** Only warnings (orange, 1) and failures (red, 2) are retriggerable. */
   public static boolean isFailure(Integer result) {
     return result != null && (result == 1 || result == 2);
@@ -233,7 +242,8 @@ public final class Policy {
     if (pusher != null && settings.ignoreUsers().contains(pusher)) {
       return DecisionReason.SKIP_IGNORED_USER;
     }
-    if (settings.requireTrySyntax() && !push.getTryLineSeen()) {
+    // SPEC 3b: Taskcluster try pushes ask for rebuilds when their graph is made; there is no try line to require.
+    if (settings.requireTrySyntax() && !push.getTryLineSeen() && event.getTaskId() == null) {
       return DecisionReason.SKIP_NO_TRY_SYNTAX;
     }
     if (failure && push.getNoRetry()) {

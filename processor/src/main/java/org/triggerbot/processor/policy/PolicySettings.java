@@ -31,6 +31,7 @@ public record PolicySettings(
     int confirmPasses,
     int confirmFailures,
     int confirmMaxRetriggers,
+    boolean taskclusterEnabled,
     String version) {
 
   public PolicySettings {
@@ -60,6 +61,8 @@ public record PolicySettings(
   public PolicySettings withGlobalLimits(long maxFailurePerHour, long maxRequestedPerHour) {
     return new PolicySettings(branches, requireTrySyntax, retryCount, requestedLimit, budgetFloor, budgetRatio,
         maxFailurePerHour, maxRequestedPerHour, triggeringEnabled, dryRun, triggerUsers, ignoreUsers, buildersDeny,
-        buildersHidden, pushTtl, pulseMaxBytes, confirmPasses, confirmFailures, confirmMaxRetriggers, version);
+        buildersHidden, pushTtl, pulseMaxBytes, confirmPasses, confirmFailures, confirmMaxRetriggers,
+        taskclusterEnabled,
+        version);
   }
 }

@@ -99,15 +99,21 @@ public final class Verdicts {
   }
 
   /**
-   * A builder's finished runs, sorted by build number (the store keeps them in a map keyed by the decimal build
-   * number, as {@code Policy} writes them).
+   * A builder's finished runs: buildbot's sorted by build number, Taskcluster's by task id, then run id. The store
+   * keeps them in a map keyed as {@link Policy#runKey} writes them: the decimal build number, or
+   * {@code taskId/runId}.
    *
-   * @throws NumberFormatException when a key is not a build number: a broken store
+   * @throws NumberFormatException when a key is neither: a broken store
    */
   public static List<JobRun> runs(BuilderState state) {
     List<JobRun> runs = new ArrayList<>(state.getRuns().size());
-    state.getRuns().forEach((number, result) -> runs.add(new JobRun(Long.parseLong(number), result)));
-    runs.sort(Comparator.comparingLong(JobRun::getBuildNumber));
+    state.getRuns().forEach((key, result) -> {
+      int slash = key.lastIndexOf('/');
+      runs.add(slash < 0 ? new JobRun(Long.parseLong(key), result, null)
+          : new JobRun(Long.parseLong(key.substring(slash + 1)), result, key.substring(0, slash)));
+    });
+    runs.sort(Comparator.comparing(JobRun::getTaskId, Comparator.nullsFirst(Comparator.naturalOrder()))
+        .thenComparingLong(JobRun::getBuildNumber));
     return runs;
   }
 }

@@ -46,17 +46,39 @@ public final class PulseParser {
               // still checked for its shape.
               "properties", JsonPrune.namedEntries(Set.of("branch", "buildername", "revision")),
               "results", JsonPrune.whole(),
-              "sourceStamp", JsonPrune.fields(Map.of("changes", JsonPrune.whole()))))))));
+              "sourceStamp", JsonPrune.fields(Map.of("changes", JsonPrune.whole())))),
+          // A Taskcluster message (SPEC 3b): small, read by TaskclusterParser.
+          "status", JsonPrune.whole(),
+          "runId", JsonPrune.whole())),
+      // The task definition the bridge added to a Taskcluster message; its payload (commands, env) is skipped.
+      "task", JsonPrune.fields(Map.of(
+          "routes", JsonPrune.whole(),
+          "tags", JsonPrune.whole(),
+          "metadata", JsonPrune.fields(Map.of("name", JsonPrune.whole())),
+          "taskGroupId", JsonPrune.whole(),
+          "extra", JsonPrune.fields(Map.of("treeherder", JsonPrune.whole()))))));
 
   private final Set<String> enabledBranches;
   private final long maxBytes;
+  /** Null when Taskcluster input is off. */
+  private final TaskclusterParser taskcluster;
   private final Map<String, Pattern> testJobPatterns = new ConcurrentHashMap<>();
   private final Map<String, Boolean> testJobs = new ConcurrentHashMap<>();
   static final int TEST_JOB_CACHE_MAX = 50_000;
 
+  /** A parser of buildbot messages only: Taskcluster messages are out of scope. */
   public PulseParser(Set<String> enabledBranches, long maxBytes) {
+    this(enabledBranches, maxBytes, false);
+  }
+
+  /**
+   * @param taskcluster whether Taskcluster task results enriched by the bridge (SPEC 3b) are read, as
+   *     {@code taskcluster.enabled} says; when false they are out of scope
+   */
+  public PulseParser(Set<String> enabledBranches, long maxBytes, boolean taskcluster) {
     this.enabledBranches = Set.copyOf(enabledBranches);
     this.maxBytes = maxBytes;
+    this.taskcluster = taskcluster ? new TaskclusterParser(this.enabledBranches) : null;
   }
 
   /** Whether {@code routingKey} is a test (or talos) job of {@code branch}: the trigger-bot pattern, whole key. */
@@ -123,6 +145,11 @@ public final class PulseParser {
   private ParseOutcome parse(JsonNode root) throws Invalid {
     JsonNode meta = object(root, "_meta", "_meta");
     String exchange = string(meta, "exchange", "_meta.exchange");
+    if (exchange.startsWith(TaskclusterParser.QUEUE_EXCHANGE_PREFIX)) {
+      return taskcluster == null
+          ? new ParseOutcome.OutOfScope("exchange " + exchange + " (taskcluster.enabled=false)", sentText(meta))
+          : taskcluster.parse(root, exchange, sentText(meta));
+    }
     if (!BUILD_EXCHANGES.contains(exchange)) {
       return new ParseOutcome.OutOfScope("exchange " + exchange, sentText(meta));
     }
@@ -203,7 +230,7 @@ public final class PulseParser {
         .build());
   }
 
-  private static String sentText(JsonNode meta) {
+  static String sentText(JsonNode meta) {
     JsonNode sent = meta.get("sent");
     return sent != null && sent.isTextual() ? sent.asText() : null;
   }
@@ -224,7 +251,7 @@ public final class PulseParser {
     return millis;
   }
 
-  private static JsonNode object(JsonNode parent, String field, String path) throws Invalid {
+  static JsonNode object(JsonNode parent, String field, String path) throws Invalid {
     JsonNode n = parent.get(field);
     if (n == null || n.isNull()) {
       throw new Invalid(RejectReason.MISSING_FIELD, path + " is missing");
@@ -235,7 +262,7 @@ public final class PulseParser {
     return n;
   }
 
-  private static String string(JsonNode parent, String field, String path) throws Invalid {
+  static String string(JsonNode parent, String field, String path) throws Invalid {
     JsonNode n = parent.get(field);
     if (n == null || n.isNull()) {
       throw new Invalid(RejectReason.MISSING_FIELD, path + " is missing");
@@ -246,7 +273,7 @@ public final class PulseParser {
     return n.asText();
   }
 
-  private static String optionalString(JsonNode parent, String field) {
+  static String optionalString(JsonNode parent, String field) {
     JsonNode n = parent.get(field);
     return n != null && n.isTextual() ? n.asText() : null;
   }
@@ -255,7 +282,7 @@ public final class PulseParser {
     return "\"" + abbreviate(s) + "\"";
   }
 
-  private static String abbreviate(String s) {
+  static String abbreviate(String s) {
     return s.length() <= 80 ? s : s.substring(0, 77) + "...";
   }
 
@@ -328,7 +355,7 @@ public final class PulseParser {
   }
 
   /** Internal control flow for the first problem found; carries no stack trace. */
-  private static final class Invalid extends Exception {
+  static final class Invalid extends Exception {
     private static final long serialVersionUID = 1L;
     final RejectReason reason;
 

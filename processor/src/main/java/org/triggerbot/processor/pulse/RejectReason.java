@@ -17,5 +17,10 @@ public enum RejectReason {
   /** {@code _meta.sent} is missing or not an RFC 3339 timestamp with offset: the message has no event time. */
   BAD_TIMESTAMP,
   /** A {@code build.*.started|finished} routing key without a build number. */
-  BAD_ROUTING_KEY
+  BAD_ROUTING_KEY,
+  /**
+   * Written by the bridge (SPEC 3b): the definition of a Taskcluster message's task could not be fetched from the
+   * queue in {@code tc.task.fetch.max} attempts; the original message is kept.
+   */
+  TASK_UNAVAILABLE
 }

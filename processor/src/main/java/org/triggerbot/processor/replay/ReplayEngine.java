@@ -65,6 +65,8 @@ public final class ReplayEngine {
     private final Task[] tasks;
     private final Listener listener;
     private final Set<String> branches;
+    /** Whether this run decides on Taskcluster events: the shared parser reads them when any run does. */
+    private final boolean taskcluster;
     private final long maxBytes;
 
     /** What the processor's task of one partition holds. */
@@ -93,6 +95,7 @@ public final class ReplayEngine {
       }
       this.listener = listener;
       this.branches = Set.copyOf(settings.branches());
+      this.taskcluster = settings.taskclusterEnabled();
       this.maxBytes = settings.pulseMaxBytes();
     }
 
@@ -126,7 +129,8 @@ public final class ReplayEngine {
         long hour = Decider.SWEEP_INTERVAL.toMillis();
         task.nextSweep = (Math.floorDiv(task.streamTime, hour) + 1) * hour;
       }
-      if (event != null && bodyLength <= maxBytes && branches.contains(event.getBranch())) {
+      if (event != null && bodyLength <= maxBytes && branches.contains(event.getBranch())
+          && (taskcluster || event.getTaskId() == null)) {
         Decider.Outcome o = pushKey == null ? task.decider.decide(event) : task.decider.decide(event, pushKey);
         if (o != null) {
           listener.outcome(o, event, task.state);
@@ -232,11 +236,13 @@ public final class ReplayEngine {
     }
     Set<String> branches = new HashSet<>();
     long maxBytes = 0;
+    boolean taskcluster = false;
     for (PolicyRun r : runs) {
       branches.addAll(r.branches);
       maxBytes = Math.max(maxBytes, r.maxBytes);
+      taskcluster |= r.taskcluster;
     }
-    PulseParser parser = new PulseParser(branches, maxBytes);
+    PulseParser parser = new PulseParser(branches, maxBytes, taskcluster);
     int partitions = runs.get(0).partitions();
     if (runs.stream().anyMatch(r -> r.partitions() != partitions)) {
       throw new IllegalArgumentException("the runs of one replay must have as many partitions each");

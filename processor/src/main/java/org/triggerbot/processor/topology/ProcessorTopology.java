@@ -49,7 +49,8 @@ public final class ProcessorTopology {
   /** {@link #build(TopologySettings)} with {@code decide}'s verdict cache of that many pushes (tests: 0 = none). */
   static Topology build(TopologySettings settings, int verdictCachePushes) {
     PolicySettings policySettings = settings.policy();
-    PulseParser parser = new PulseParser(policySettings.branches(), policySettings.pulseMaxBytes());
+    PulseParser parser = new PulseParser(policySettings.branches(), policySettings.pulseMaxBytes(),
+        policySettings.taskclusterEnabled());
     Policy policy = new Policy(policySettings.sharedAmong(settings.partitions()));
     StreamsBuilder builder = new StreamsBuilder();
 
