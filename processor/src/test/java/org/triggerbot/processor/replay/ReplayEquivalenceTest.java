@@ -34,11 +34,12 @@ class ReplayEquivalenceTest {
       List.of("confirm.passes=2", "confirm.failures=2", "confirm.max.retriggers=1"),
       List.of("confirm.passes=1", "confirm.failures=5", "confirm.max.retriggers=6", "budget.floor=50"),
       List.of("push.ttl=PT20M", "global.max.failure.triggers.per.hour=7", "global.max.requested.triggers.per.hour=9"),
-      List.of("push.ttl=P2D", "require.try.syntax=false", "requested.limit=1"),
+      List.of("push.ttl=P2D", "require.try.syntax=false", "requested.limit=1", "taskcluster.enabled=true"),
       List.of("branches=try,mozilla-inbound", "pulse.max.bytes=3000", "dry.run=true"),
       List.of("trigger.users=dev0@example.com,big@example.com", "ignore.users=dev1@example.com",
           "builders.deny=talos,suite-1[0-9]", "builders.hidden=Ubuntu VM 12.04 try opt test suite-3"),
-      List.of("triggering.enabled=false", "branches=mozilla-inbound"));
+      List.of("triggering.enabled=false", "branches=mozilla-inbound"),
+      List.of("taskcluster.enabled=true", "branches=try,mozilla-inbound"));
 
   static Stream<Arguments> cases() {
     return Stream.of(1L, 2L, 3L).flatMap(seed -> POLICIES.stream().map(p -> Arguments.of(seed, p)));
@@ -55,6 +56,8 @@ class ReplayEquivalenceTest {
         .run(source, out, err));
 
     assertTrue(topology.summary.decisions() > 0, "the feed must give decisions to compare");
+    assertEquals(assignments.contains("taskcluster.enabled=true"), topology.decisions.contains("task-failed."),
+        "Taskcluster results are decided on exactly when the policy enables them");
     assertEquals(topology.decisions, fast.decisions);
     assertEquals(topology.verdicts, fast.verdicts);
     assertEquals(topology.errors, fast.errors);

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Random;
 import org.triggerbot.testsupport.pulse.PulseJson;
 import org.triggerbot.testsupport.pulse.ScenarioStream;
+import org.triggerbot.testsupport.pulse.TaskclusterJson;
 
 /**
  * A generated Pulse feed with everything that can make two replay engines disagree: the scenario stream's
@@ -48,6 +49,39 @@ public final class VariedFeed {
       lines.add(job.number(j).atMinutes(3).started());
       lines.add(job.number(j).atMinutes(9).finished(j % 3 == 0 ? 2 : 0));
     }
+    // Taskcluster pushes (SPEC 3b): failures and their clones, automatic retries, exceptions, duplicates, a task
+    // without its definition; read only by policies with taskcluster.enabled=true.
+    for (int p = 0; p < 4; p++) {
+      String tcRev = String.format("%040x", seed * 1_000_003L + p + 0xfeed0000L);
+      String project = p % 2 == 0 ? "try" : "mozilla-inbound";
+      for (int t = 0; t < 6; t++) {
+        TaskclusterJson task = TaskclusterJson.test("tc-" + p + "-" + t).project(project).rev(tcRev)
+            .user(p == 3 ? "dev1@example.com" : "tc" + p + "@example.com").atMinutes(5 + t);
+        int roll = random.nextInt(6);
+        if (roll == 0) {
+          lines.add(task.completed());
+        } else if (roll == 1) {
+          lines.add(task.nextRun("retry").exception("worker-shutdown"));
+          lines.add(TaskclusterJson.test("tc-" + p + "-" + t).project(project).rev(tcRev).run(1).atMinutes(30)
+              .failed());
+        } else if (roll == 2) {
+          lines.add(task.exception(random.nextBoolean() ? "canceled" : "deadline-exceeded"));
+        } else {
+          String failed = task.failed();
+          lines.add(failed);
+          if (random.nextBoolean()) {
+            lines.add(failed); // delivered twice
+          }
+          for (int c = 1; c <= 1 + random.nextInt(3); c++) {
+            TaskclusterJson clone = task.clone(c).atMinutes(40 + 10 * c);
+            lines.add(random.nextInt(3) == 0 ? clone.failed() : clone.completed());
+          }
+        }
+      }
+      lines.add(TaskclusterJson.build("linux64").project(project).rev(tcRev).atMinutes(3).failed());
+    }
+    lines.add(withoutTask(TaskclusterJson.test("no-definition").failed()));
+
     // No _meta.sent: rejected, and its record keeps stream time still.
     lines.add(PulseJson.test("no-time").rev(rev).at(null).finished(2));
 
@@ -65,6 +99,17 @@ public final class VariedFeed {
       out.writeBytes(roll == 3 ? new byte[] {'\r', '\n'} : roll == 4 ? new byte[] {'\r'} : new byte[] {'\n'});
     }
     return out.toByteArray();
+  }
+
+  /** A Taskcluster body as a bridge that did not enrich it would have written it: rejected. */
+  private static String withoutTask(String line) {
+    try {
+      ObjectNode root = (ObjectNode) MAPPER.readTree(line);
+      root.remove("task");
+      return MAPPER.writeValueAsString(root);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** The body with {@code _meta.sent} moved by {@code millis}; a body without a readable one is kept. */
