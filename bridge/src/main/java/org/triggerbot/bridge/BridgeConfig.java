@@ -53,6 +53,13 @@ public final class BridgeConfig extends AbstractConfig {
   public static final String PULSE_BINDINGS = "pulse.bindings";
   public static final String PULSE_HARD_MAX_BYTES = "pulse.hard.max.bytes";
   public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+  public static final String TASKCLUSTER_ENABLED = "taskcluster.enabled";
+  public static final String TASKCLUSTER_ROOT_URL = "taskcluster.root.url";
+  public static final String BRANCHES = "branches";
+  public static final String TC_TASK_FETCH_MAX = "tc.task.fetch.max";
+  public static final String TC_TASK_FETCH_BACKOFF = "tc.task.fetch.backoff";
+  public static final String TC_TASK_FETCH_TIMEOUT = "tc.task.fetch.timeout";
+  public static final String TC_TASK_CACHE_SIZE = "tc.task.cache.size";
   public static final String PRODUCER_PREFIX = "producer.";
   /** The bridge's admin port; the processor's is 9401 and the sink's 9403, so all three fit on one host. */
   public static final int DEFAULT_ADMIN_PORT = 9402;
@@ -94,7 +101,25 @@ public final class BridgeConfig extends AbstractConfig {
           "Bodies larger than this go to pulse.rejected (first 64 KiB kept) instead of pulse.raw. Smaller "
               + "oversized or non-JSON bodies are copied as they are; the processor rejects them.")
       .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
-          Importance.HIGH, "Kafka bootstrap servers.");
+          Importance.HIGH, "Kafka bootstrap servers.")
+      .define(TASKCLUSTER_ENABLED, ConfigDef.Type.BOOLEAN, false, Importance.HIGH,
+          "Also bind the Taskcluster queue's task-completed, task-failed and task-exception exchanges (SPEC 3b) and "
+              + "enrich each message with its task's definition.")
+      .define(TASKCLUSTER_ROOT_URL, ConfigDef.Type.STRING, "https://firefox-ci-tc.services.mozilla.com",
+          ConfigSources.httpUrl("the queue's task definitions need none"),
+          Importance.HIGH, "Taskcluster root URL; task definitions are read from {root}/api/queue/v1/task/{taskId}.")
+      .define(BRANCHES, ConfigDef.Type.STRING, "try", new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Comma-separated projects whose Taskcluster results are bound (route.tc-treeherder.v2.<branch>.#); the "
+              + "processor's 'branches'.")
+      .define(TC_TASK_FETCH_MAX, ConfigDef.Type.INT, 6, Range.between(1, 100), Importance.MEDIUM,
+          "Attempts to fetch a task's definition; after the last failure the message goes to pulse.rejected as "
+              + "TASK_UNAVAILABLE.")
+      .define(TC_TASK_FETCH_BACKOFF, ConfigDef.Type.STRING, "PT0.5S", ConfigSources.duration(), Importance.LOW,
+          "Wait after the first failed fetch; doubled after each further one (so 6 attempts wait 15.5 s in all).")
+      .define(TC_TASK_FETCH_TIMEOUT, ConfigDef.Type.STRING, "PT10S", ConfigSources.duration(), Importance.LOW,
+          "Timeout of one task-definition request.")
+      .define(TC_TASK_CACHE_SIZE, ConfigDef.Type.INT, 10_000, Range.between(0, 10_000_000), Importance.LOW,
+          "Task definitions kept (least recently used dropped first): a task has a message per run.");
 
   /** One exchange and the routing-key patterns bound from it. */
   public record Binding(String exchange, List<String> patterns) {}
@@ -105,6 +130,9 @@ public final class BridgeConfig extends AbstractConfig {
     super(DEFINITION, values, false);
     this.producerOverrides = producerOverrides;
     bindings(); // validate now, naming the key
+    if (branches().isEmpty()) {
+      throw new ConfigException(BRANCHES, getString(BRANCHES), "needs at least one branch");
+    }
   }
 
   public static BridgeConfig load(Path file, Map<String, String> env) {
@@ -121,7 +149,44 @@ public final class BridgeConfig extends AbstractConfig {
     return "queue/" + user() + "/" + getString(PULSE_QUEUE);
   }
 
+  /**
+   * The configured bindings, then, with {@code taskcluster.enabled}, each resolved-run exchange of the queue bound
+   * with {@code route.tc-treeherder.v2.<branch>.#} per branch: Taskcluster publishes each task route as a CC'd
+   * routing key {@code route.<route>}.
+   */
   public List<Binding> bindings() {
+    List<Binding> out = new ArrayList<>(configuredBindings());
+    if (taskclusterEnabled()) {
+      List<String> patterns = branches().stream()
+          .map(b -> "route." + org.triggerbot.common.PushKey.TREEHERDER_ROUTE + b + ".#").toList();
+      for (String exchange : org.triggerbot.common.TaskclusterRecord.RESOLVED_EXCHANGES) {
+        out.add(new Binding(exchange, patterns));
+      }
+    }
+    return out;
+  }
+
+  public boolean taskclusterEnabled() {
+    return getBoolean(TASKCLUSTER_ENABLED);
+  }
+
+  /** The Taskcluster root URL, without a trailing slash. */
+  public String taskclusterRootUrl() {
+    return getString(TASKCLUSTER_ROOT_URL).replaceAll("/+$", "");
+  }
+
+  public List<String> branches() {
+    return ConfigSources.list(getString(BRANCHES));
+  }
+
+  /** How the bridge fetches task definitions (SPEC 3b). */
+  public TaskDefinitions.Settings taskFetch() {
+    return new TaskDefinitions.Settings(taskclusterRootUrl(), getInt(TC_TASK_FETCH_MAX),
+        java.time.Duration.parse(getString(TC_TASK_FETCH_BACKOFF).trim()),
+        java.time.Duration.parse(getString(TC_TASK_FETCH_TIMEOUT).trim()), getInt(TC_TASK_CACHE_SIZE));
+  }
+
+  private List<Binding> configuredBindings() {
     List<Binding> out = new ArrayList<>();
     for (String part : getString(PULSE_BINDINGS).split(";", -1)) {
       if (part.isBlank()) {

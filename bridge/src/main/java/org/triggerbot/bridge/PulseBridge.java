@@ -1,5 +1,6 @@
 package org.triggerbot.bridge;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
@@ -37,6 +38,7 @@ import org.slf4j.LoggerFactory;
 import org.triggerbot.common.AdminServer;
 import org.triggerbot.common.PulseEnvelope;
 import org.triggerbot.common.PushKey;
+import org.triggerbot.common.TaskclusterRecord;
 import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.RejectedMessage;
 import org.triggerbot.schemas.Topics;
@@ -93,6 +95,8 @@ public final class PulseBridge implements AutoCloseable {
   private final BridgeConfig config;
   private final Producer<String, byte[]> producer;
   private final WriteListener listener;
+  /** Null unless {@code taskcluster.enabled}. */
+  private final TaskDefinitions taskDefinitions;
   private final KafkaClientMetrics producerMetrics;
   private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
   private final CountDownLatch stopRequested = new CountDownLatch(1);
@@ -156,6 +160,7 @@ public final class PulseBridge implements AutoCloseable {
     counter(registry, "requeued", requeued, "deliveries rejected with requeue after a failed Kafka write");
     counter(registry, "rejected", rejected,
         "deliveries over pulse.hard.max.bytes, sent to pulse.rejected instead of pulse.raw");
+    this.taskDefinitions = config.taskclusterEnabled() ? new TaskDefinitions(config.taskFetch(), registry) : null;
     this.producerMetrics = new KafkaClientMetrics(producer);
     producerMetrics.bindTo(registry);
   }
@@ -256,6 +261,9 @@ public final class PulseBridge implements AutoCloseable {
   @Override
   public void close() {
     stopRequested.countDown();
+    if (taskDefinitions != null) {
+      taskDefinitions.close(); // a fetch waiting to try again gives up; its message is redelivered
+    }
     try {
       if (thread.isAlive() && thread != Thread.currentThread()) {
         thread.join(DRAIN_TIMEOUT.plusSeconds(15).toMillis());
@@ -402,15 +410,32 @@ public final class PulseBridge implements AutoCloseable {
     String routingKey = d.envelope().getRoutingKey();
     long receivedAt = System.currentTimeMillis();
     ProducerRecord<String, byte[]> record;
-    if (d.body().length > config.hardMaxBytes()) {
+    byte[] body = d.body();
+    String unavailable = null;
+    if (taskDefinitions != null && d.body().length <= config.hardMaxBytes()
+        && TaskclusterRecord.isQueueExchange(d.envelope().getExchange())) {
+      try {
+        body = enrich(d, receivedAt);
+      } catch (TaskDefinitions.Unavailable e) {
+        if (e.closing) {
+          // Not written: nacked with requeue, the broker redelivers it to the next bridge.
+          events.add(new Completed(d.tag(), routingKey, e));
+          return;
+        }
+        unavailable = e.getMessage();
+      }
+    }
+    if (d.body().length > config.hardMaxBytes() || unavailable != null) {
       rejected.incrementAndGet();
+      boolean oversized = unavailable == null;
       RejectedMessage r = RejectedMessage.newBuilder()
           .setSourceTopic("amqp:" + d.envelope().getExchange())
           .setSourcePartition(-1)
           .setSourceOffset(-1)
-          .setReason("OVERSIZED")
-          .setError("body of " + d.body().length + " bytes is more than " + BridgeConfig.PULSE_HARD_MAX_BYTES + "="
-              + config.hardMaxBytes() + "; the first " + REJECTED_BODY_KEEP + " bytes are kept")
+          .setReason(oversized ? "OVERSIZED" : "TASK_UNAVAILABLE")
+          .setError(oversized ? "body of " + d.body().length + " bytes is more than "
+              + BridgeConfig.PULSE_HARD_MAX_BYTES + "=" + config.hardMaxBytes() + "; the first " + REJECTED_BODY_KEEP
+              + " bytes are kept" : unavailable)
           .setOriginalBody(ByteBuffer.wrap(Arrays.copyOf(d.body(), Math.min(d.body().length, REJECTED_BODY_KEEP))))
           .setRejectedAt(Instant.ofEpochMilli(receivedAt))
           .build();
@@ -420,14 +445,14 @@ public final class PulseBridge implements AutoCloseable {
       PulseMessage m = PulseMessage.newBuilder()
           .setExchange(d.envelope().getExchange())
           .setRoutingKey(routingKey)
-          .setBody(ByteBuffer.wrap(d.body()))
+          .setBody(ByteBuffer.wrap(body))
           .setReceivedAt(Instant.ofEpochMilli(receivedAt))
           .setMessageId(d.properties().getMessageId())
           .setRedelivered(d.envelope().isRedeliver())
           .build();
       // One pass over the body gives both the event time and the push, the record's key (SPEC 5): a push's
       // messages then share a partition, in order, however many partitions pulse.raw has.
-      PulseEnvelope envelope = PulseEnvelope.read(d.body());
+      PulseEnvelope envelope = PulseEnvelope.read(body);
       record = new ProducerRecord<>(Topics.PULSE_RAW.name(), null, eventTime(envelope, d, receivedAt),
           envelope.recordKey(routingKey), Topics.PULSE_MESSAGE.encode(m));
     }
@@ -444,6 +469,34 @@ public final class PulseBridge implements AutoCloseable {
       // Not sent at all (e.g. metadata unavailable for max.block.ms): same as a failed write.
       answer(e);
       events.add(new Completed(d.tag(), routingKey, e));
+    }
+  }
+
+  /**
+   * A Taskcluster task result with its task's definition (SPEC 3b, {@link TaskclusterRecord}): what the processor
+   * reads, so that it never calls the queue and a replay decides as live. A body that is not a JSON object with a
+   * {@code status.taskId} is copied as it is: the processor rejects it with the reason, as any bad input.
+   *
+   * @throws TaskDefinitions.Unavailable when the definition cannot be fetched: the message goes to
+   *     {@code pulse.rejected} as {@code TASK_UNAVAILABLE}, with its original body
+   */
+  private byte[] enrich(Delivered d, long receivedAt) throws TaskDefinitions.Unavailable {
+    JsonNode message;
+    try {
+      message = PulseEnvelope.JSON.readTree(d.body());
+    } catch (IOException e) {
+      return d.body();
+    }
+    JsonNode taskId = message == null ? null : message.path("status").get("taskId");
+    if (message == null || !message.isObject() || taskId == null || !taskId.isTextual()) {
+      return d.body();
+    }
+    JsonNode definition = taskDefinitions.definition(taskId.asText());
+    try {
+      return PulseEnvelope.JSON.writeValueAsBytes(TaskclusterRecord.enriched(d.envelope().getExchange(),
+          d.envelope().getRoutingKey(), message, definition, Instant.ofEpochMilli(receivedAt)));
+    } catch (IOException e) {
+      throw new IllegalStateException("a JSON tree could not be written: " + e.getMessage(), e);
     }
   }
 

@@ -72,6 +72,19 @@ public final class ConfigSources {
     };
   }
 
+  /**
+   * Validates an http(s) URL that carries no credentials: they would end up in logs; {@code hint} says where they
+   * go instead.
+   */
+  public static ConfigDef.Validator httpUrl(String hint) {
+    return (name, value) -> {
+      String s = value == null ? "" : value.toString();
+      if (!(s.startsWith("http://") || s.startsWith("https://")) || s.contains("@")) {
+        throw new ConfigException(name, value, "must be an http(s) URL without credentials (" + hint + ")");
+      }
+    };
+  }
+
   /** The list syntax of every triggerbot setting: split on ',', items trimmed, empty items dropped. */
   public static java.util.List<String> list(String value) {
     return java.util.Arrays.stream(value.split(",", -1)).map(String::trim).filter(s -> !s.isEmpty()).toList();

@@ -39,6 +39,11 @@ public final class SinkConfig extends AbstractConfig {
   public static final String JOURNAL_TOPIC = "sink.journal.topic";
   public static final String GROUP_ID = "group.id";
   public static final String TRANSACTIONAL_ID = "transactional.id";
+  public static final String TASKCLUSTER_ENABLED = "taskcluster.enabled";
+  public static final String TASKCLUSTER_ROOT_URL = "taskcluster.root.url";
+  public static final String TC_CLIENT_ID = "tc.client.id";
+  public static final String TC_ACCESS_TOKEN = "tc.access.token";
+  public static final String TC_ACCESS_TOKEN_FILE = "tc.access.token.file";
   public static final String CONSUMER_PREFIX = "consumer.";
   public static final String PRODUCER_PREFIX = "producer.";
   /** The sink's admin port; the processor's is 9401 and the bridge's 9402, so all three fit on one host. */
@@ -78,7 +83,18 @@ public final class SinkConfig extends AbstractConfig {
           "Consumer group of trigger.commands.")
       .define(TRANSACTIONAL_ID, ConfigDef.Type.STRING, "triggerbot-sink", new ConfigDef.NonEmptyString(),
           Importance.MEDIUM,
-          "Kafka transactional id. One sink instance runs per id: a second one fences the first.");
+          "Kafka transactional id. One sink instance runs per id: a second one fences the first.")
+      .define(TASKCLUSTER_ENABLED, ConfigDef.Type.BOOLEAN, false, Importance.HIGH,
+          "Retrigger commands of Taskcluster pushes through the push's retrigger action hook (SPEC 6b); off, "
+              + "they are REJECTED.")
+      .define(TASKCLUSTER_ROOT_URL, ConfigDef.Type.STRING, "https://firefox-ci-tc.services.mozilla.com",
+          ConfigSources.httpUrl("use tc.client.id and tc.access.token"), Importance.HIGH, "Taskcluster root URL.")
+      .define(TC_CLIENT_ID, ConfigDef.Type.STRING, "", Importance.HIGH,
+          "Taskcluster client id for the hook trigger (Hawk); it needs hooks:trigger-hook:<hookGroupId>/<hookId>.")
+      .define(TC_ACCESS_TOKEN, ConfigDef.Type.PASSWORD, "", Importance.HIGH,
+          "Its access token; prefer tc.access.token.file. Never logged.")
+      .define(TC_ACCESS_TOKEN_FILE, ConfigDef.Type.STRING, "", Importance.MEDIUM,
+          "A file holding the access token (e.g. a mounted secret).");
 
   private final Map<String, String> consumerOverrides;
   private final Map<String, String> producerOverrides;
@@ -145,6 +161,28 @@ public final class SinkConfig extends AbstractConfig {
     return getString(JOURNAL_TOPIC);
   }
 
+  public boolean taskclusterEnabled() {
+    return getBoolean(TASKCLUSTER_ENABLED);
+  }
+
+  public String taskclusterRootUrl() {
+    return getString(TASKCLUSTER_ROOT_URL).replaceAll("/+$", "");
+  }
+
+  /** The Hawk credentials of the hook trigger, or null when no client id is set; never log the key. */
+  public org.triggerbot.common.Hawk.Credentials taskclusterCredentials() {
+    String id = getString(TC_CLIENT_ID).trim();
+    if (id.isEmpty()) {
+      return null;
+    }
+    String token = ConfigSources.secret(getPassword(TC_ACCESS_TOKEN).value(), TC_ACCESS_TOKEN_FILE,
+        getString(TC_ACCESS_TOKEN_FILE));
+    if (token.isEmpty()) {
+      throw new ConfigException(TC_ACCESS_TOKEN, "[hidden]", "is empty while " + TC_CLIENT_ID + " is set");
+    }
+    return new org.triggerbot.common.Hawk.Credentials(id, token);
+  }
+
   public boolean dryRun() {
     return getBoolean(DRY_RUN);
   }
@@ -176,13 +214,7 @@ public final class SinkConfig extends AbstractConfig {
   }
 
   private static ConfigDef.Validator url() {
-    return (name, value) -> {
-      String s = value == null ? "" : value.toString();
-      if (!(s.startsWith("http://") || s.startsWith("https://")) || s.contains("@")) {
-        throw new ConfigException(name, value,
-            "must be an http(s) URL without credentials (use buildapi.user and buildapi.password)");
-      }
-    };
+    return ConfigSources.httpUrl("use buildapi.user and buildapi.password");
   }
 
   /** Every key with its value; secrets as {@code [hidden]}. */

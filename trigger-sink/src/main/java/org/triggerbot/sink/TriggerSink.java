@@ -51,6 +51,9 @@ import org.triggerbot.schemas.TriggerOutcome;
 import org.triggerbot.schemas.TriggerResult;
 import org.triggerbot.sink.state.EntryState;
 import org.triggerbot.sink.state.SinkEntry;
+import org.triggerbot.sink.taskcluster.Actions;
+import org.triggerbot.sink.taskcluster.TaskclusterClient;
+import org.triggerbot.sink.taskcluster.TaskclusterRetriggers;
 
 /**
  * Turns each {@code trigger.commands} record into at most one rebuild POST to buildapi and exactly one
@@ -96,9 +99,13 @@ import org.triggerbot.sink.state.SinkEntry;
 public final class TriggerSink implements Runnable, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(TriggerSink.class);
-  /** Also reads journal entries written before {@code priorJobs} existed (version 1), so an upgrade resumes. */
+  /**
+   * Also reads journal entries written before {@code priorJobs} (version 1) and the Taskcluster fields (version 2)
+   * existed, so an upgrade resumes.
+   */
   static final AvroSerde<SinkEntry> ENTRY = AvroSerde.of(SinkEntry.class,
-      AvroSerde.olderSchema(SinkEntry.class, "history/SinkEntry-1.avsc"));
+      AvroSerde.olderSchema(SinkEntry.class, "history/SinkEntry-1.avsc"),
+      AvroSerde.olderSchema(SinkEntry.class, "history/SinkEntry-2.avsc"));
   /** The journal's serdes; its name is {@code sink.journal.topic} (compacted, key = commandId). */
   private final Topic<String, SinkEntry> journal;
   /** Commands handled between two polls: at worst two calls each, every one waiting for its timeout. */
@@ -122,6 +129,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
 
   private final SinkConfig config;
   private final BuildapiClient buildapi;
+  /** Null unless {@code taskcluster.enabled}. */
+  private final TaskclusterRetriggers taskcluster;
   private final Hooks hooks;
   private final Map<String, SinkEntry> active = new HashMap<>();
   private final Set<String> done = new HashSet<>();
@@ -159,6 +168,8 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     this.registry = registry;
     this.buildapi = new BuildapiClient(config.buildapiUrl(), config.user(), config.password(), config.timeout(),
         registry);
+    this.taskcluster = config.taskclusterEnabled() ? new TaskclusterRetriggers(new TaskclusterClient(
+        config.taskclusterRootUrl(), config.taskclusterCredentials(), config.timeout(), registry)) : null;
     this.journal = new Topic<>(config.journalTopic(), Serdes.String(), ENTRY);
     for (TriggerOutcome outcome : TriggerOutcome.values()) {
       results.put(outcome, Counter.builder("triggerbot.sink.results")
@@ -280,6 +291,9 @@ public final class TriggerSink implements Runnable, AutoCloseable {
           .setBuilder(command.getBuilder())
           .setCount(command.getCount())
           .setPriorJobs(command.getPriorJobs())
+          .setTaskId(command.getTaskId())
+          .setTaskGroupId(command.getTaskGroupId())
+          .setRequestedAt(command.getRequestedAt().toEpochMilli())
           .setState(EntryState.PENDING)
           .setNextAttemptAt(now)
           .build();
@@ -296,7 +310,12 @@ public final class TriggerSink implements Runnable, AutoCloseable {
 
   // --- doing what is due -------------------------------------------------------------------------------------
 
-  private record Post(SinkEntry entry, boolean byBuild, long id) {}
+  /** A rebuild POST to make, or (when {@code retrigger} is set) a Taskcluster hook to trigger. */
+  private record Post(SinkEntry entry, boolean byBuild, long id, Actions.Retrigger retrigger, String note) {
+    Post(SinkEntry entry, boolean byBuild, long id) {
+      this(entry, byBuild, id, null, null);
+    }
+  }
 
   private void runDue(KafkaProducer<String, byte[]> producer) {
     long now = System.currentTimeMillis();
@@ -317,12 +336,21 @@ public final class TriggerSink implements Runnable, AutoCloseable {
         break;
       }
       SinkEntry entry = SinkEntry.newBuilder(e).build();
+      boolean tc = entry.getTaskId() != null;
       if (config.dryRun()) {
-        finish(entry, TriggerOutcome.DRY_RUN, null, null, "dry run: buildapi not called", writes);
+        finish(entry, TriggerOutcome.DRY_RUN, null, null,
+            tc ? "dry run: Taskcluster not called" : "dry run: buildapi not called", writes);
+      } else if (tc && taskcluster == null) {
+        finish(entry, TriggerOutcome.REJECTED, null, null,
+            "a Taskcluster command (task " + entry.getTaskId() + ") but taskcluster.enabled=false", writes);
       } else if (entry.getState() == EntryState.POSTING) {
-        verify(entry, writes);
+        if (tc) {
+          verifyTaskcluster(entry, writes);
+        } else {
+          verify(entry, writes);
+        }
       } else {
-        Post post = lookUp(entry, writes, posts.size());
+        Post post = tc ? prepareTaskcluster(entry, writes, posts.size()) : lookUp(entry, writes, posts.size());
         if (post != null) {
           posts.add(post);
         }
@@ -425,6 +453,10 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   }
 
   private void post(Post p, List<ProducerRecord<String, byte[]>> writes) {
+    if (p.retrigger() != null) {
+      triggerTaskcluster(p, writes);
+      return;
+    }
     SinkEntry entry = p.entry();
     BuildapiClient.Reply reply = p.byBuild()
         ? buildapi.rebuildBuild(entry.getBranch(), p.id(), entry.getCount())
@@ -482,13 +514,17 @@ public final class TriggerSink implements Runnable, AutoCloseable {
   }
 
   private void backOff(SinkEntry entry, BuildapiClient.Reply reply, List<ProducerRecord<String, byte[]>> writes) {
+    backOff(entry, reply.status(), reply.message(), writes);
+  }
+
+  private void backOff(SinkEntry entry, int status, String message, List<ProducerRecord<String, byte[]>> writes) {
     int failures = entry.getTransientFailures() + 1;
     entry.setTransientFailures(failures);
-    entry.setLastError(reply.message());
+    entry.setLastError(message);
     if (failures >= config.transientMax()) {
-      finish(entry, TriggerOutcome.GAVE_UP, reply.status(), null,
-          "buildapi failed " + failures + " times in a row; last: "
-              + reply.message()
+      finish(entry, TriggerOutcome.GAVE_UP, status, null,
+          (entry.getTaskId() == null ? "buildapi" : "Taskcluster") + " failed " + failures + " times in a row; last: "
+              + message
               + (entry.getState() == EntryState.POSTING ? " (an earlier POST may have been sent)" : ""),
           writes);
       return;
@@ -496,6 +532,77 @@ public final class TriggerSink implements Runnable, AutoCloseable {
     long delay = Math.min(config.backoffMax().toMillis(),
         config.backoffInitial().toMillis() << Math.min(failures - 1, 30));
     schedule(entry, delay, writes);
+  }
+
+  // --- Taskcluster (SPEC 6b) -----------------------------------------------------------------------------------
+
+  /** A PENDING Taskcluster command: read the task and actions.json, and either finish it or return the trigger. */
+  private Post prepareTaskcluster(SinkEntry entry, List<ProducerRecord<String, byte[]>> writes, int postsPlanned) {
+    TaskclusterRetriggers.Step step = taskcluster.prepare(entry.getTaskId(), entry.getTaskGroupId(), entry.getCount());
+    entry.setAttempts(entry.getAttempts() + 1);
+    if (step instanceof TaskclusterRetriggers.Step.Transient t) {
+      backOff(entry, t.status(), t.error(), writes);
+      return null;
+    }
+    if (step instanceof TaskclusterRetriggers.Step.Finish f) {
+      finish(entry, f.outcome(), f.status(), f.jobRequestId(), f.error(), writes);
+      return null;
+    }
+    TaskclusterRetriggers.Step.Trigger t = (TaskclusterRetriggers.Step.Trigger) step; // prepare answers no NotYet
+    entry.setTransientFailures(0);
+    long capFreeAt = capFreeAt(postsPlanned);
+    if (capFreeAt > System.currentTimeMillis()) {
+      LOG.warn("trigger cap of {} per hour reached; command {} waits", config.maxPostsPerHour(),
+          entry.getCommandId());
+      entry.setNextAttemptAt(capFreeAt);
+      writes.add(journal(entry));
+      replace(entry);
+      return null;
+    }
+    return new Post(entry, false, 0, t.retrigger(), t.note());
+  }
+
+  /** Triggers the hook of a command whose POSTING entry is committed: once, whatever the answer. */
+  private void triggerTaskcluster(Post p, List<ProducerRecord<String, byte[]>> writes) {
+    SinkEntry entry = p.entry();
+    TaskclusterRetriggers.Step step = taskcluster.trigger(p.retrigger(), p.note());
+    postTimes.addLast(System.currentTimeMillis());
+    hooks.afterPost(entry.getCommandId());
+    entry.setAttempts(entry.getAttempts() + 1);
+    if (step instanceof TaskclusterRetriggers.Step.Finish f) {
+      entry.setLastStatus(f.status());
+      finish(entry, f.outcome(), f.status(), f.jobRequestId(), f.error(), writes);
+    } else if (step instanceof TaskclusterRetriggers.Step.Transient t) {
+      // In doubt: the hook may have fired before the failure. Never trigger again; verify by listing later.
+      entry.setLastStatus(t.status());
+      entry.setLastError(t.error());
+      schedule(entry, config.retryDelay().toMillis(), writes);
+    } else {
+      throw new IllegalStateException("unexpected step " + step);
+    }
+  }
+
+  /** A POSTING Taskcluster command (the hook may have fired): never trigger again, only look for the clone. */
+  private void verifyTaskcluster(SinkEntry entry, List<ProducerRecord<String, byte[]>> writes) {
+    TaskclusterRetriggers.Step step = taskcluster.verify(entry.getTaskId(), entry.getTaskGroupId(),
+        entry.getBuilder(), java.time.Instant.ofEpochMilli(entry.getRequestedAt()));
+    entry.setAttempts(entry.getAttempts() + 1);
+    if (step instanceof TaskclusterRetriggers.Step.Transient t) {
+      backOff(entry, t.status(), t.error(), writes);
+    } else if (step instanceof TaskclusterRetriggers.Step.Finish f) {
+      finish(entry, f.outcome(), f.status(), f.jobRequestId(),
+          f.outcome() == TriggerOutcome.SUBMITTED ? f.error() : "verifying an earlier trigger: " + f.error(), writes);
+    } else {
+      TaskclusterRetriggers.Step.NotYet n = (TaskclusterRetriggers.Step.NotYet) step; // verify never triggers
+      entry.setVerifications(entry.getVerifications() + 1);
+      if (entry.getVerifications() > config.retryMax()) {
+        finish(entry, TriggerOutcome.GAVE_UP, n.status(), null, "a hook trigger may have been sent (the sink "
+            + "restarted or the answer was lost) but the task group lists no clone of " + entry.getBuilder()
+            + " after " + entry.getVerifications() + " listings; not sent again, to never retrigger twice", writes);
+      } else {
+        schedule(entry, config.retryDelay().toMillis(), writes);
+      }
+    }
   }
 
   private void schedule(SinkEntry entry, long delayMillis, List<ProducerRecord<String, byte[]>> writes) {
