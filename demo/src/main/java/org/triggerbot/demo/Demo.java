@@ -76,13 +76,18 @@ public final class Demo {
     List<String> assignments = new ArrayList<>();
     Path input = null;
     Boolean serve = null;
+    String ciKind = "buildbot";
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
         case "--help", "-h" -> {
           out.print("""
-              usage: triggerbot demo [--input FILE.jsonl] [--set key=value]... [--serve|--no-serve]
+              usage: triggerbot demo [--ci buildbot|taskcluster] [--input FILE.jsonl] [--set key=value]...
+                                     [--serve|--no-serve]
               Runs Kafka, an AMQP broker, the buildapi simulator, bridge, processor and sink in one JVM, publishes a
               Pulse feed and prints what triggerbot decides, what buildapi receives and each push's verdict.
+                --ci taskcluster  a simulated Taskcluster day instead: the Taskcluster simulator runs try pushes'
+                            test tasks and publishes their results; the sink retriggers through the push's
+                            retrigger action hook; clones close the loop (--input is for buildbot feeds)
                 --serve     afterwards keep the pipeline and its web pages up until Ctrl-C (the default on a terminal)
                 --no-serve  stop once everything arrived (the default when output is not a terminal)
               """);
@@ -90,6 +95,13 @@ public final class Demo {
         }
         case "--serve" -> serve = true;
         case "--no-serve" -> serve = false;
+        case "--ci" -> {
+          if (i + 1 >= args.size() || !List.of("buildbot", "taskcluster").contains(args.get(i + 1))) {
+            err.println("triggerbot demo: --ci needs buildbot or taskcluster");
+            return 2;
+          }
+          ciKind = args.get(++i);
+        }
         case "--input", "--set" -> {
           if (i + 1 >= args.size()) {
             err.println("triggerbot demo: " + args.get(i) + " needs a value");
@@ -106,6 +118,13 @@ public final class Demo {
           return 2;
         }
       }
+    }
+    if (ciKind.equals("taskcluster")) {
+      if (input != null) {
+        err.println("triggerbot demo: --input is a buildbot Pulse feed; --ci taskcluster simulates its own day");
+        return 2;
+      }
+      return TaskclusterDemo.run(assignments, serve, out, err);
     }
     if (assignments.stream().noneMatch(a -> a.startsWith(PolicyConfig.BUDGET_FLOOR + "="))) {
       assignments.add(PolicyConfig.BUDGET_FLOOR + "=2"); // so that the demo shows a push running out of budget

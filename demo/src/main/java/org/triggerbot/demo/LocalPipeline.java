@@ -24,6 +24,8 @@ import org.triggerbot.bridge.PublishCommand;
 import org.triggerbot.bridge.PulseBridge;
 import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.buildapisim.SimulatorOptions;
+import org.triggerbot.buildapisim.taskcluster.AmqpTarget;
+import org.triggerbot.buildapisim.taskcluster.TaskclusterSimulator;
 import org.triggerbot.common.AdminServer;
 import org.triggerbot.processor.app.ProcessorConfig;
 import org.triggerbot.processor.app.ProcessorService;
@@ -38,6 +40,11 @@ import org.triggerbot.testsupport.EmbeddedKafka;
  * wired to them exactly as in production (bridge → pulse.raw → processor with exactly-once → trigger.commands →
  * trigger-sink → buildapi). Loopback and free ports only. Used by {@code triggerbot demo} and the end-to-end test.
  *
+ * <p>With Taskcluster ({@link #startInfrastructure(String, boolean)}), the Taskcluster simulator stands in for the
+ * queue, index and hooks too, publishing its task results to the same AMQP broker, and the three services run with
+ * {@code taskcluster.enabled}: the bridge enriches results from the simulator's queue, the sink triggers its
+ * retrigger hook with Hawk credentials read from a file, and the simulator's clones close the loop.
+ *
  * <p>The processor runs as {@code triggerbot processor} runs it ({@link ProcessorService}): with its admin port
  * on a free loopback port, serving health, metrics and the push pages and JSON at {@link #processorUrl()}.
  */
@@ -48,8 +55,13 @@ public final class LocalPipeline implements AutoCloseable {
   private static final String BUILDAPI_USER = "triggerbot";
   private static final String LOOPBACK = "127.0.0.1";
 
+  /** The Taskcluster client the sink triggers hooks as; its token is random per run, written to a file. */
+  public static final String TC_CLIENT_ID = "project/triggerbot/demo";
+
   private final LocalBrokers brokers;
   private final BuildapiSimulator buildapi;
+  /** Null without Taskcluster. */
+  private final TaskclusterSimulator taskcluster;
   private final Path stateDir;
   private final Path passwordFile;
   private final BridgeConfig bridgeConfig;
@@ -58,15 +70,22 @@ public final class LocalPipeline implements AutoCloseable {
   private TriggerSink sink;
   private Thread sinkThread;
 
-  private LocalPipeline(LocalBrokers brokers, BuildapiSimulator buildapi, Path stateDir, Path passwordFile) {
+  private LocalPipeline(LocalBrokers brokers, BuildapiSimulator buildapi, TaskclusterSimulator taskcluster,
+      Path stateDir, Path passwordFile) {
     this.brokers = brokers;
     this.buildapi = buildapi;
+    this.taskcluster = taskcluster;
     this.stateDir = stateDir;
     this.passwordFile = passwordFile;
     Map<String, String> bridgeValues = new HashMap<>();
     bridgeValues.put(BridgeConfig.AMQP_URI, brokers.amqp().uri());
     bridgeValues.put(BridgeConfig.BOOTSTRAP_SERVERS, brokers.kafka().bootstrapServers());
     bridgeValues.put(BridgeConfig.AMQP_CONNECTION_NAME, "triggerbot-demo-bridge");
+    if (taskcluster != null) {
+      bridgeValues.put(BridgeConfig.TASKCLUSTER_ENABLED, "true");
+      bridgeValues.put(BridgeConfig.TASKCLUSTER_ROOT_URL, taskcluster.rootUrl());
+      bridgeValues.put(BridgeConfig.TC_TASK_FETCH_BACKOFF, "PT0.1S");
+    }
     this.bridgeConfig = BridgeConfig.of(bridgeValues);
   }
 
@@ -76,14 +95,31 @@ public final class LocalPipeline implements AutoCloseable {
    * @param buildapiPassword the simulator's Basic auth password; the sink reads it from a file, as in production
    */
   public static LocalPipeline startInfrastructure(String buildapiPassword) throws IOException {
+    return startInfrastructure(buildapiPassword, false);
+  }
+
+  /**
+   * Starts the brokers and the simulators (the services start with {@link #startServices}).
+   *
+   * @param secret the buildapi simulator's Basic auth password, and the Taskcluster client's access token; the
+   *     sink reads both from files, as in production
+   * @param taskcluster whether to run the Taskcluster simulator and enable Taskcluster in the services
+   */
+  public static LocalPipeline startInfrastructure(String secret, boolean taskcluster) throws IOException {
     Path stateDir = Files.createTempDirectory("triggerbot-demo-");
     Path passwordFile = stateDir.resolve("buildapi-password");
-    Files.writeString(passwordFile, buildapiPassword);
+    Files.writeString(passwordFile, secret);
     LocalBrokers brokers = LocalBrokers.start();
     brokers.amqp().declareTopicExchange(EXCHANGE);
     BuildapiSimulator buildapi = BuildapiSimulator.start(
-        SimulatorOptions.defaults().withCredentials(BUILDAPI_USER, buildapiPassword));
-    return new LocalPipeline(brokers, buildapi, stateDir, passwordFile);
+        SimulatorOptions.defaults().withCredentials(BUILDAPI_USER, secret));
+    TaskclusterSimulator tc = null;
+    if (taskcluster) {
+      tc = TaskclusterSimulator.start(LOOPBACK, AmqpTarget.fromUri(brokers.amqp().uri()));
+      // The scope the real retrigger hook of a Gecko try push needs (the hook named in its actions.json).
+      tc.addClient(TC_CLIENT_ID, secret, List.of("hooks:trigger-hook:project-gecko/in-tree-action-1-*"));
+    }
+    return new LocalPipeline(brokers, buildapi, tc, stateDir, passwordFile);
   }
 
   /**
@@ -117,6 +153,12 @@ public final class LocalPipeline implements AutoCloseable {
     s.put(SinkConfig.RETRY_DELAY, sinkRetryDelay.toString());
     s.put(SinkConfig.GROUP_ID, "triggerbot-demo-sink");
     s.put(SinkConfig.TRANSACTIONAL_ID, "triggerbot-demo-sink");
+    if (taskcluster != null) {
+      s.put(SinkConfig.TASKCLUSTER_ENABLED, "true");
+      s.put(SinkConfig.TASKCLUSTER_ROOT_URL, taskcluster.rootUrl());
+      s.put(SinkConfig.TC_CLIENT_ID, TC_CLIENT_ID);
+      s.put(SinkConfig.TC_ACCESS_TOKEN_FILE, passwordFile.toString());
+    }
     sink = new TriggerSink(SinkConfig.of(s));
     sinkThread = new Thread(sink, "trigger-sink");
     sinkThread.start();
@@ -175,6 +217,18 @@ public final class LocalPipeline implements AutoCloseable {
   }
 
   /**
+   * The Taskcluster simulator.
+   *
+   * @throws IllegalStateException when the pipeline was started without Taskcluster
+   */
+  public TaskclusterSimulator taskcluster() {
+    if (taskcluster == null) {
+      throw new IllegalStateException("started without Taskcluster");
+    }
+    return taskcluster;
+  }
+
+  /**
    * Stops the services, then the brokers and the simulator, and deletes the state directory. Throws no checked
    * exception, so that it can also run as a shutdown hook (the demo's {@code --serve} stops on Ctrl-C): an
    * interrupt while waiting for the sink is kept for the caller, and the rest still closes.
@@ -198,6 +252,9 @@ public final class LocalPipeline implements AutoCloseable {
       processor.close(); // leaves the group, as the service does on a stop
     }
     buildapi.close();
+    if (taskcluster != null) {
+      taskcluster.close();
+    }
     brokers.close();
     if (!Files.exists(stateDir)) {
       return; // closed before
