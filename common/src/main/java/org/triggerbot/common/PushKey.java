@@ -3,8 +3,9 @@ package org.triggerbot.common;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * The push a buildbot Pulse body belongs to, as the key of {@code pulse.raw} and of every push-keyed record and
- * store: {@code branch/revision} with the revision cut to its first 12 characters (buildbot sends 12 or 40).
+ * The push a Pulse body belongs to, as the key of {@code pulse.raw} and of every push-keyed record and store:
+ * {@code branch/revision} with the revision cut to its first 12 characters (buildbot sends 12 or 40). A buildbot body
+ * names it in its properties, a Taskcluster result enriched by the bridge in its task's treeherder route.
  *
  * <p>One definition for the bridge, which keys each record by it so that a push's messages stay in order on one
  * partition, and for the processor's parser, which builds its events' push from the same properties with the same

@@ -210,8 +210,11 @@ final class HtmlPages {
     }
     StringBuilder b = new StringBuilder();
     for (PushView.Run r : runs) {
-      b.append("<span class=\"badge r-").append(r.result()).append("\" title=\"build ").append(r.buildNumber())
-          .append(", result ").append(r.result()).append("\">#").append(r.buildNumber()).append(' ')
+      String run = r.taskId() == null ? "build " + r.buildNumber() : "task " + r.taskId() + " run " + r.buildNumber();
+      String label = r.taskId() == null ? "#" + r.buildNumber()
+          : r.taskId().substring(0, Math.min(6, r.taskId().length())) + "…/" + r.buildNumber();
+      b.append("<span class=\"badge r-").append(r.result()).append("\" title=\"").append(escape(run))
+          .append(", result ").append(r.result()).append("\">").append(escape(label)).append(' ')
           .append(escape(resultName(r.result()))).append("</span>");
     }
     return b.toString();

@@ -64,8 +64,12 @@ public record PushView(String branch, String revision, String verdict, String ve
     }
   }
 
-  /** A finished run: build number and buildbot result (0 success ... 6 cancelled). */
-  public record Run(long buildNumber, int result) {}
+  /**
+   * A finished run: build number and buildbot result (0 success ... 6 cancelled); for Taskcluster (SPEC 3b) the run
+   * id of task {@code taskId}, which is null (and left out of the JSON) for buildbot.
+   */
+  public record Run(long buildNumber, int result,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) String taskId) {}
 
   /**
    * A decision on a builder, with the numbers behind it (as on {@code trigger.decisions}).

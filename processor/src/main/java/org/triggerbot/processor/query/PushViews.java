@@ -59,7 +59,8 @@ final class PushViews {
   static PushView.BuilderView builder(String name, BuilderState b) {
     List<PushView.Run> runs;
     try {
-      runs = Verdicts.runs(b).stream().map(r -> new PushView.Run(r.getBuildNumber(), r.getResult())).toList();
+      runs = Verdicts.runs(b).stream().map(r -> new PushView.Run(r.getBuildNumber(), r.getResult(), r.getTaskId()))
+          .toList();
     } catch (NumberFormatException e) {
       // The processor writes Long.toString(buildNumber); anything else is a broken store, not a request problem.
       throw new IllegalStateException("builder " + name + " has a run that is not a build number: "

@@ -55,7 +55,8 @@ class PushViewsTest {
 
     PushView.BuilderView second = view.builders().get(1);
     assertEquals("INTERMITTENT", second.classification());
-    assertEquals(List.of(new PushView.Run(2, 2), new PushView.Run(10, 0), new PushView.Run(12, 0)), second.runs(),
+    assertEquals(List.of(new PushView.Run(2, 2, null), new PushView.Run(10, 0, null), new PushView.Run(12, 0, null)),
+        second.runs(),
         "runs by build number as a number (10 after 2), not as text");
     assertEquals(1, second.jobsIssued());
     assertEquals(1, second.failureTriggers());
