@@ -130,7 +130,7 @@ public final class BridgeConfig extends AbstractConfig {
     super(DEFINITION, values, false);
     this.producerOverrides = producerOverrides;
     bindings(); // validate now, naming the key
-    if (branches().isEmpty()) {
+    if (taskclusterEnabled() && branches().isEmpty()) {
       throw new ConfigException(BRANCHES, getString(BRANCHES), "needs at least one branch");
     }
   }
@@ -202,8 +202,10 @@ public final class BridgeConfig extends AbstractConfig {
       }
       out.add(new Binding(part.substring(0, colon).trim(), patterns));
     }
-    if (out.isEmpty()) {
-      throw new ConfigException(PULSE_BINDINGS, getString(PULSE_BINDINGS), "needs at least one binding");
+    // Today's Pulse has no buildbot exchange: with Taskcluster on, its bindings may be all there is.
+    if (out.isEmpty() && !taskclusterEnabled()) {
+      throw new ConfigException(PULSE_BINDINGS, getString(PULSE_BINDINGS),
+          "needs at least one binding (or taskcluster.enabled=true)");
     }
     return out;
   }

@@ -65,7 +65,9 @@ import org.triggerbot.schemas.Topics;
  * a push by), or the routing key when the body yields none (the processor rejects such a body anyway); value =
  * {@code PulseMessage} with the body byte for byte; timestamp =
  * {@code _meta.sent} of the body, else the AMQP timestamp, else the receive time. Bodies above
- * {@code pulse.hard.max.bytes} go to {@code pulse.rejected} instead (reason {@code OVERSIZED}, first 64 KiB kept).
+ * {@code pulse.hard.max.bytes} go to {@code pulse.rejected} instead (reason {@code OVERSIZED}, first 64 KiB kept), as
+ * do, with {@code taskcluster.enabled}, task results whose task definition cannot be fetched (reason
+ * {@code TASK_UNAVAILABLE}, original body; see {@link TaskDefinitions}).
  *
  * <p>Metrics, in the {@link MeterRegistry} given (one bridge per registry): counters
  * {@code triggerbot.bridge.delivered}, {@code .written}, {@code .acked}, {@code .requeued} and {@code .rejected}
@@ -155,11 +157,12 @@ public final class PulseBridge implements AutoCloseable {
     this.thread = new Thread(this::run, "pulse-bridge");
     counter(registry, "delivered", delivered, "AMQP deliveries received");
     counter(registry, "written", written,
-        "deliveries Kafka acknowledged (to pulse.raw, or pulse.rejected when oversized)");
+        "deliveries Kafka acknowledged (to pulse.raw, or to pulse.rejected when rejected)");
     counter(registry, "acked", acked, "deliveries acknowledged to the AMQP broker after their Kafka write");
     counter(registry, "requeued", requeued, "deliveries rejected with requeue after a failed Kafka write");
     counter(registry, "rejected", rejected,
-        "deliveries over pulse.hard.max.bytes, sent to pulse.rejected instead of pulse.raw");
+        "deliveries sent to pulse.rejected instead of pulse.raw: over pulse.hard.max.bytes (OVERSIZED), or with no "
+            + "task definition to be had (TASK_UNAVAILABLE)");
     this.taskDefinitions = config.taskclusterEnabled() ? new TaskDefinitions(config.taskFetch(), registry) : null;
     this.producerMetrics = new KafkaClientMetrics(producer);
     producerMetrics.bindTo(registry);
@@ -369,6 +372,12 @@ public final class PulseBridge implements AutoCloseable {
         if (settle(channel, c.tag(), true)) {
           acked.incrementAndGet();
         }
+      } else if (c.error() instanceof TaskDefinitions.Unavailable) {
+        // Closed while waiting to fetch a task definition: not written, and no sign of Kafka failing.
+        LOG.info("{} left to the broker to redeliver: {}", c.routingKey(), c.error().getMessage());
+        if (settle(channel, c.tag(), false)) {
+          requeued.incrementAndGet();
+        }
       } else {
         if (!kafkaFailingLogged) {
           kafkaFailingLogged = true;
@@ -530,7 +539,8 @@ public final class PulseBridge implements AutoCloseable {
       }
     }
     LOG.info(
-        "bridge closed: {} delivered, {} written, {} acked, {} requeued, {} rejected as oversized, {} left to redeliver",
+        "bridge closed: {} delivered, {} written, {} acked, {} requeued, {} rejected (oversized or task unavailable), "
+            + "{} left to redeliver",
         delivered.get(), written.get(), acked.get(), requeued.get(), rejected.get(), inFlight);
   }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.rabbitmq.client.ConnectionFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -106,5 +107,67 @@ class BridgeConfigTest {
     assertTrue(e.getMessage().contains("amqp.prefech"), e.getMessage());
     assertEquals("7", config("producer.linger.ms=7").producerProperties().get("linger.ms"));
     assertThrows(ConfigException.class, () -> config(BridgeConfig.AMQP_PREFETCH + "=0"));
+  }
+
+  @Test
+  void taskclusterBindsTheThreeQueueExchangesWithOnePatternPerBranch() {
+    BridgeConfig.Binding build =
+        new BridgeConfig.Binding("exchange/build/", List.of("build.#.started", "build.#.finished"));
+    BridgeConfig on = config(BridgeConfig.TASKCLUSTER_ENABLED + "=true", BridgeConfig.BRANCHES + "=try, autoland");
+    List<String> patterns = List.of("route.tc-treeherder.v2.try.#", "route.tc-treeherder.v2.autoland.#");
+    assertTrue(on.taskclusterEnabled());
+    assertEquals(List.of(build,
+        new BridgeConfig.Binding("exchange/taskcluster-queue/v1/task-completed", patterns),
+        new BridgeConfig.Binding("exchange/taskcluster-queue/v1/task-failed", patterns),
+        new BridgeConfig.Binding("exchange/taskcluster-queue/v1/task-exception", patterns)), on.bindings());
+
+    BridgeConfig off = config(BridgeConfig.BRANCHES + "=try, autoland");
+    assertFalse(off.taskclusterEnabled());
+    assertEquals(List.of(build), off.bindings());
+    assertEquals(List.of(build), config(BridgeConfig.TASKCLUSTER_ENABLED + "=false").bindings());
+
+    // Today's Pulse has no buildbot exchange: Taskcluster alone is allowed, no binding at all is not.
+    assertEquals(3, config(BridgeConfig.TASKCLUSTER_ENABLED + "=true", BridgeConfig.PULSE_BINDINGS + "=").bindings()
+        .size());
+    ConfigException none = assertThrows(ConfigException.class, () -> config(BridgeConfig.PULSE_BINDINGS + "="));
+    assertTrue(none.getMessage().contains(BridgeConfig.PULSE_BINDINGS), none.getMessage());
+  }
+
+  @Test
+  void taskDefinitionFetchSettings() {
+    TaskDefinitions.Settings defaults = config(BridgeConfig.TASKCLUSTER_ENABLED + "=true").taskFetch();
+    assertEquals(new TaskDefinitions.Settings("https://firefox-ci-tc.services.mozilla.com", 6, Duration.ofMillis(500),
+        Duration.ofSeconds(10), 10_000), defaults);
+    TaskDefinitions.Settings set = config(BridgeConfig.TASKCLUSTER_ENABLED + "=true",
+        BridgeConfig.TASKCLUSTER_ROOT_URL + "=http://127.0.0.1:8080/", BridgeConfig.TC_TASK_FETCH_MAX + "=3",
+        BridgeConfig.TC_TASK_FETCH_BACKOFF + "=PT0.05S", BridgeConfig.TC_TASK_FETCH_TIMEOUT + "=PT2S",
+        BridgeConfig.TC_TASK_CACHE_SIZE + "=5").taskFetch();
+    assertEquals(new TaskDefinitions.Settings("http://127.0.0.1:8080", 3, Duration.ofMillis(50), Duration.ofSeconds(2),
+        5), set, "the root URL without its trailing slash");
+    for (String bad : new String[] {BridgeConfig.TC_TASK_FETCH_MAX + "=0", BridgeConfig.TC_TASK_FETCH_BACKOFF + "=5",
+        BridgeConfig.TC_TASK_FETCH_TIMEOUT + "=-PT1S", BridgeConfig.TC_TASK_CACHE_SIZE + "=-1"}) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> config(BridgeConfig.TASKCLUSTER_ENABLED + "=true", bad));
+      assertTrue(e.getMessage().contains(bad.substring(0, bad.indexOf('='))), e.getMessage());
+    }
+  }
+
+  @Test
+  void aTaskclusterRootUrlWithCredentialsOrNotHttpIsRefusedNamingTheKey() {
+    for (String bad : new String[] {"https://u:s3cret@x", "ftp://x", "x"}) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> config(BridgeConfig.TASKCLUSTER_ENABLED + "=true", BridgeConfig.TASKCLUSTER_ROOT_URL + "=" + bad));
+      assertTrue(e.getMessage().contains(BridgeConfig.TASKCLUSTER_ROOT_URL), e.getMessage());
+      assertFalse(e.getMessage().contains("s3cret"), "the password is never echoed: " + e.getMessage());
+    }
+  }
+
+  @Test
+  void noBranchesIsRefusedNamingTheKey() {
+    for (String bad : new String[] {"", " , "}) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> config(BridgeConfig.TASKCLUSTER_ENABLED + "=true", BridgeConfig.BRANCHES + "=" + bad));
+      assertTrue(e.getMessage().contains(BridgeConfig.BRANCHES), e.getMessage());
+    }
   }
 }

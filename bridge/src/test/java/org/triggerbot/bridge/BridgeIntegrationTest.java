@@ -14,7 +14,6 @@ import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.StringReader;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,16 +21,10 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -110,51 +103,19 @@ class BridgeIntegrationTest {
     assertEquals(bodies.size(), n, "the broker confirmed every message");
   }
 
-  /**
-   * Every record of {@code topic} (read_committed) whose routing key contains {@code tag}: in {@code pulse.raw} the
-   * message's (the record key is its push), in {@code pulse.rejected} the record key.
-   */
+  /** Every record of {@code topic} whose routing key contains {@code tag} ({@link RawTopic#records}). */
   private static List<ConsumerRecord<String, byte[]>> records(String topic, String tag) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> c =
-        new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-      TopicPartition tp = new TopicPartition(topic, 0);
-      c.assign(List.of(tp));
-      c.seekToBeginning(List.of(tp));
-      long end = c.endOffsets(List.of(tp)).get(tp);
-      while (c.position(tp) < end) {
-        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          String routingKey = topic.equals(Topics.PULSE_RAW.name()) ? value(r).getRoutingKey() : r.key();
-          if (routingKey != null && routingKey.contains(tag)) {
-            out.add(r);
-          }
-        }
-      }
-    }
-    return out;
+    return RawTopic.records(kafka, topic, tag);
   }
 
   private static Set<String> distinctRoutingKeys(List<ConsumerRecord<String, byte[]>> records) {
     Set<String> keys = new HashSet<>();
-    records.forEach(r -> keys.add(value(r).getRoutingKey()));
+    records.forEach(r -> keys.add(RawTopic.value(r).getRoutingKey()));
     return keys;
   }
 
   private static void await(String what, BooleanSupplier condition) {
     Await.until(what, DEADLINE, condition::getAsBoolean);
-  }
-
-  private static PulseMessage value(ConsumerRecord<String, byte[]> r) {
-    return Topics.PULSE_MESSAGE.decode(r.value(), "test");
-  }
-
-  private static byte[] bytes(ByteBuffer b) {
-    byte[] out = new byte[b.remaining()];
-    b.duplicate().get(out);
-    return out;
   }
 
   // --- tests -------------------------------------------------------------------------------------------------
@@ -176,9 +137,9 @@ class BridgeIntegrationTest {
     assertEquals(400, distinctRoutingKeys(records).size());
     for (int i = 0; i < records.size(); i++) {
       ConsumerRecord<String, byte[]> r = records.get(i);
-      PulseMessage m = value(r);
+      PulseMessage m = RawTopic.value(r);
       byte[] expected = bodies.get(i).getBytes(StandardCharsets.UTF_8);
-      assertArrayEquals(expected, bytes(m.getBody()), "body " + i + " is byte-identical and in order");
+      assertArrayEquals(expected, RawTopic.bytes(m.getBody()), "body " + i + " is byte-identical and in order");
       PulseEnvelope envelope = PulseEnvelope.read(expected);
       assertNotNull(envelope.push());
       assertEquals(envelope.push(), r.key(), "keyed by push (SPEC 5), so a push's messages share a partition");
@@ -270,10 +231,10 @@ class BridgeIntegrationTest {
       await("the queue drained", () -> amqp.readyMessages("queue/" + amqp.username() + "/" + tag) == 0);
     }
     List<ConsumerRecord<String, byte[]>> copies = records(Topics.PULSE_RAW.name(), tag).stream()
-        .filter(r -> value(r).getRoutingKey().equals(crashedOn[0])).toList();
+        .filter(r -> RawTopic.value(r).getRoutingKey().equals(crashedOn[0])).toList();
     assertEquals(2, copies.size(), "written before the crash, and again after its redelivery");
-    assertFalse(value(copies.get(0)).getRedelivered());
-    assertTrue(value(copies.get(1)).getRedelivered(), "the second copy says it was redelivered");
+    assertFalse(RawTopic.value(copies.get(0)).getRedelivered());
+    assertTrue(RawTopic.value(copies.get(1)).getRedelivered(), "the second copy says it was redelivered");
   }
 
   @Test
@@ -296,7 +257,8 @@ class BridgeIntegrationTest {
     }
     List<ConsumerRecord<String, byte[]>> raw = records(Topics.PULSE_RAW.name(), tag);
     assertEquals(1, raw.size(), "only the small one is copied");
-    assertArrayEquals(notJson, bytes(value(raw.get(0)).getBody()), "copied byte for byte, the processor rejects it");
+    assertArrayEquals(notJson, RawTopic.bytes(RawTopic.value(raw.get(0)).getBody()),
+        "copied byte for byte, the processor rejects it");
     assertEquals("build." + tag + "_test-b.2.finished", raw.get(0).key(), "no push in the body: keyed by routing key");
     long stamped = raw.get(0).timestamp();
     assertTrue(stamped >= started && stamped <= System.currentTimeMillis(),

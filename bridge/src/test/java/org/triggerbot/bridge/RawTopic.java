@@ -1,5 +1,6 @@
 package org.triggerbot.bridge;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -16,31 +17,53 @@ import org.triggerbot.schemas.PulseMessage;
 import org.triggerbot.schemas.Topics;
 import org.triggerbot.testsupport.EmbeddedKafka;
 
-/** Reading back what bridges wrote to a one-partition {@code pulse.raw}, for the fault tests. */
+/** Reading back what bridges wrote to a one-partition {@code pulse.raw} or {@code pulse.rejected}. */
 final class RawTopic {
 
   private RawTopic() {}
 
   /** Every message of {@code pulse.raw} whose routing key contains {@code tag}, in offset order. */
   static List<PulseMessage> messages(EmbeddedKafka kafka, String tag) {
+    return records(kafka, Topics.PULSE_RAW.name(), tag).stream().map(RawTopic::value).toList();
+  }
+
+  /**
+   * Every record of {@code topic} (partition 0, read_committed, in offset order) whose routing key contains
+   * {@code tag}: in {@code pulse.raw} the message's (the record key is its push), in {@code pulse.rejected} the
+   * record key.
+   */
+  static List<ConsumerRecord<String, byte[]>> records(EmbeddedKafka kafka, String topic, String tag) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    List<PulseMessage> out = new ArrayList<>();
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
     try (KafkaConsumer<String, byte[]> c =
         new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-      TopicPartition tp = new TopicPartition(Topics.PULSE_RAW.name(), 0);
+      TopicPartition tp = new TopicPartition(topic, 0);
       c.assign(List.of(tp));
       c.seekToBeginning(List.of(tp));
       long end = c.endOffsets(List.of(tp)).get(tp);
       while (c.position(tp) < end) {
         for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          PulseMessage m = Topics.PULSE_MESSAGE.decode(r.value(), "test");
-          if (m.getRoutingKey().contains(tag)) {
-            out.add(m);
+          String routingKey = topic.equals(Topics.PULSE_RAW.name()) ? value(r).getRoutingKey() : r.key();
+          if (routingKey != null && routingKey.contains(tag)) {
+            out.add(r);
           }
         }
       }
     }
+    return out;
+  }
+
+  /** The {@code PulseMessage} of a {@code pulse.raw} record. */
+  static PulseMessage value(ConsumerRecord<String, byte[]> r) {
+    return Topics.PULSE_MESSAGE.decode(r.value(), "test");
+  }
+
+  /** The bytes of a buffer (a body), leaving the buffer as it is. */
+  static byte[] bytes(ByteBuffer b) {
+    byte[] out = new byte[b.remaining()];
+    b.duplicate().get(out);
     return out;
   }
 
