@@ -79,7 +79,12 @@ public final class ConfigSources {
   public static ConfigDef.Validator httpUrl(String hint) {
     return (name, value) -> {
       String s = value == null ? "" : value.toString();
-      if (!(s.startsWith("http://") || s.startsWith("https://")) || s.contains("@")) {
+      if (s.contains("@")) {
+        // Not echoed: the value may hold a password.
+        throw new ConfigException("Invalid value [hidden] for configuration " + name
+            + ": must be an http(s) URL without credentials (" + hint + ")");
+      }
+      if (!(s.startsWith("http://") || s.startsWith("https://"))) {
         throw new ConfigException(name, value, "must be an http(s) URL without credentials (" + hint + ")");
       }
     };

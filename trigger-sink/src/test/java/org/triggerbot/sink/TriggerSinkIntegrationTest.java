@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.triggerbot.sink.SinkHarness.await;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -12,23 +13,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.Serdes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,16 +26,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.triggerbot.buildapisim.BuildapiSimulator;
 import org.triggerbot.buildapisim.SimulatorOptions;
-import org.triggerbot.schemas.AvroSerde;
 import org.triggerbot.schemas.DecisionReason;
-import org.triggerbot.schemas.Topics;
 import org.triggerbot.schemas.TriggerCommand;
 import org.triggerbot.schemas.TriggerOutcome;
 import org.triggerbot.schemas.TriggerResult;
 import org.triggerbot.sink.state.EntryState;
 import org.triggerbot.sink.state.SinkEntry;
-import org.triggerbot.testsupport.Await;
-import org.triggerbot.testsupport.EmbeddedKafka;
 
 /**
  * The sink between a real Kafka broker and a real HTTP buildapi simulator: each outcome of SPEC section 6 with the
@@ -55,22 +41,18 @@ import org.triggerbot.testsupport.EmbeddedKafka;
  */
 class TriggerSinkIntegrationTest {
 
-  private static final Duration DEADLINE = Duration.ofSeconds(60);
-  private static EmbeddedKafka kafka;
+  private static SinkHarness kafka;
 
   private BuildapiSimulator sim;
   private String revision;
-  private final List<TriggerSink> sinks = new ArrayList<>();
 
   @BeforeAll
   static void startKafka() {
-    kafka = EmbeddedKafka.start();
-    kafka.createTopic(Topics.TRIGGER_COMMANDS.name(), 1);
-    kafka.createTopic(Topics.TRIGGER_RESULTS.name(), 1);
+    kafka = SinkHarness.start();
   }
 
   @AfterAll
-  static void stopKafka() {
+  static void stopKafka() throws InterruptedException {
     if (kafka != null) {
       kafka.close();
     }
@@ -84,45 +66,19 @@ class TriggerSinkIntegrationTest {
 
   @AfterEach
   void stopAll() throws InterruptedException {
-    for (TriggerSink s : sinks) {
-      s.close();
-      s.awaitStopped();
-    }
+    kafka.stopSinks();
     sim.close();
   }
 
   // --- helpers -----------------------------------------------------------------------------------------------
 
   private SinkConfig config(String... extra) {
-    Map<String, String> values = new HashMap<>();
-    values.put(SinkConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    values.put(SinkConfig.BUILDAPI_URL, sim.baseUrl());
-    values.put(SinkConfig.BUILDAPI_USER, "triggerbot");
-    values.put(SinkConfig.BUILDAPI_PASSWORD, "sim-password");
-    values.put(SinkConfig.BUILDAPI_TIMEOUT, "PT2S");
-    values.put(SinkConfig.RETRY_DELAY, "PT0.2S");
-    values.put(SinkConfig.BACKOFF_INITIAL, "PT0.05S");
-    values.put(SinkConfig.BACKOFF_MAX, "PT0.4S");
-    values.put(SinkConfig.GROUP_ID, "sink-" + revision);
-    values.put(SinkConfig.TRANSACTIONAL_ID, "sink-" + revision);
-    values.put(SinkConfig.JOURNAL_TOPIC, "sink-journal-" + revision);
-    for (String kv : extra) {
-      values.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
-    }
-    return SinkConfig.of(values);
-  }
-
-  private TriggerSink start(TriggerSink sink) throws InterruptedException {
-    sinks.add(sink);
-    Thread t = new Thread(sink, "sink-under-test");
-    t.setUncaughtExceptionHandler((thread, e) -> {}); // a simulated crash ends the thread; that is the point
-    t.start();
-    assertTrue(sink.awaitReady(DEADLINE), "the sink starts");
-    return sink;
+    return kafka.config(revision, Map.of(SinkConfig.BUILDAPI_URL, sim.baseUrl(), SinkConfig.BUILDAPI_USER,
+        "triggerbot", SinkConfig.BUILDAPI_PASSWORD, "sim-password"), extra);
   }
 
   private TriggerSink start(SinkConfig config) throws InterruptedException {
-    return start(new TriggerSink(config));
+    return kafka.start(new TriggerSink(config));
   }
 
   private TriggerCommand command(String builder, int count) throws Exception {
@@ -135,86 +91,8 @@ class TriggerSinkIntegrationTest {
         .setBranch("try").setRevision(revision).setBuilder(builder).setCount(count)
         .setReason(DecisionReason.TRIGGER_FAILURE).setRequestedAt(Instant.now()).setPriorJobs(priorJobs)
         .build();
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    try (KafkaProducer<String, TriggerCommand> producer = new KafkaProducer<>(p,
-        Topics.TRIGGER_COMMANDS.keySerde().serializer(), Topics.TRIGGER_COMMANDS.valueSerde().serializer())) {
-      producer.send(new ProducerRecord<>(Topics.TRIGGER_COMMANDS.name(), "try/" + revision + "/" + builder, c)).get();
-    }
+    kafka.send("try/" + revision + "/" + builder, c);
     return c;
-  }
-
-  /** The results (read_committed) of one command. */
-  private static List<TriggerResult> results(TriggerCommand command) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    List<TriggerResult> out = new ArrayList<>();
-    try (KafkaConsumer<String, TriggerResult> c =
-        new KafkaConsumer<>(p, Topics.TRIGGER_RESULTS.keySerde().deserializer(),
-            Topics.TRIGGER_RESULTS.valueSerde().deserializer())) {
-      TopicPartition tp = new TopicPartition(Topics.TRIGGER_RESULTS.name(), 0);
-      c.assign(List.of(tp));
-      c.seekToBeginning(List.of(tp));
-      long end = c.endOffsets(List.of(tp)).get(tp);
-      while (c.position(tp) < end) {
-        for (ConsumerRecord<String, TriggerResult> r : c.poll(Duration.ofMillis(200))) {
-          if (r.value().getCommandId().equals(command.getCommandId())) {
-            out.add(r.value());
-          }
-        }
-      }
-    }
-    return out;
-  }
-
-  private static TriggerResult awaitResult(TriggerCommand command) throws InterruptedException {
-    await("a result for " + command.getBuilder(), () -> !results(command).isEmpty());
-    List<TriggerResult> results = results(command);
-    assertEquals(1, results.size(), "exactly one result per command");
-    return results.get(0);
-  }
-
-  /**
-   * Hooks that throw right before the {@code n}-th rebuild POST (after its POSTING commit), recording in
-   * {@code posting} the command of each POST about to leave.
-   */
-  private static TriggerSink.Hooks crashBeforePost(int n, List<String> posting) {
-    return new TriggerSink.Hooks() {
-      @Override
-      public void beforePost(String commandId) {
-        posting.add(commandId);
-        if (posting.size() == n) {
-          throw new IllegalStateException("simulated crash after the POSTING commit, before the POST");
-        }
-      }
-    };
-  }
-
-  /** The latest committed journal entry of each command (read_committed), as a restarted sink would see it. */
-  private static Map<String, SinkEntry> journal(SinkConfig config) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    AvroSerde<SinkEntry> serde = AvroSerde.of(SinkEntry.class);
-    Map<String, SinkEntry> latest = new HashMap<>();
-    try (KafkaConsumer<String, SinkEntry> c = new KafkaConsumer<>(p, Serdes.String().deserializer(),
-        serde.deserializer())) {
-      TopicPartition tp = new TopicPartition(config.journalTopic(), 0);
-      c.assign(List.of(tp));
-      c.seekToBeginning(List.of(tp));
-      long end = c.endOffsets(List.of(tp)).get(tp);
-      while (c.position(tp) < end) {
-        for (ConsumerRecord<String, SinkEntry> r : c.poll(Duration.ofMillis(200))) {
-          latest.put(r.key(), r.value());
-        }
-      }
-    }
-    return latest;
-  }
-
-  private static void await(String what, BooleanSupplier condition) {
-    Await.until(what, DEADLINE, condition::getAsBoolean);
   }
 
   /** Lookups of this test's revision (the sink also looks up other tests' commands: unknown revisions here). */
@@ -233,7 +111,7 @@ class TriggerSinkIntegrationTest {
     long buildId = sim.addBuild("try", revision, "Ubuntu VM 12.04 try opt test mochitest-1", 2);
     start(config());
     TriggerCommand c = command("Ubuntu VM 12.04 try opt test mochitest-1", 1);
-    TriggerResult r = awaitResult(c);
+    TriggerResult r = kafka.awaitResult(c);
     assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
     assertEquals(202, r.getBuildapiStatus());
     assertNotNull(r.getJobRequestId());
@@ -249,7 +127,7 @@ class TriggerSinkIntegrationTest {
     long requestId = sim.addPendingRequest("try", revision, "Ubuntu VM 12.04 try opt test reftest");
     start(config());
     TriggerCommand c = command("Ubuntu VM 12.04 try opt test reftest", 1);
-    assertEquals(TriggerOutcome.SUBMITTED, awaitResult(c).getOutcome());
+    assertEquals(TriggerOutcome.SUBMITTED, kafka.awaitResult(c).getOutcome());
     var post = sim.requests().stream().filter(q -> q.method().equals("POST")).findFirst().orElseThrow();
     assertEquals("/try/request", post.path());
     assertEquals(Long.toString(requestId), post.form().get("request_id"));
@@ -261,7 +139,7 @@ class TriggerSinkIntegrationTest {
     sim.addBuild("try", revision, "b", 0);
     sim.addBuild("try", revision, "other", 2);
     start(config());
-    TriggerResult r = awaitResult(command("b", 1));
+    TriggerResult r = kafka.awaitResult(command("b", 1));
     assertEquals(TriggerOutcome.ALREADY_PRESENT, r.getOutcome());
     assertEquals(0, sim.rebuildPosts());
   }
@@ -272,7 +150,7 @@ class TriggerSinkIntegrationTest {
     long original = sim.addBuild("try", revision, "b", 2);
     long retriggered = sim.addBuild("try", revision, "b", 2);
     start(config());
-    TriggerResult r = awaitResult(command("b", 1, 1));
+    TriggerResult r = kafka.awaitResult(command("b", 1, 1));
     assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome(), String.valueOf(r.getError()));
     assertEquals(1, sim.rebuildPosts());
     var post = sim.requests().stream().filter(q -> q.method().equals("POST")).findFirst().orElseThrow();
@@ -281,7 +159,7 @@ class TriggerSinkIntegrationTest {
 
     // Once its job is listed too (three jobs of b), the same confirmation is known to have happened.
     sim.addBuild("try", revision, "b", 0);
-    TriggerResult again = awaitResult(command("b", 1, 1));
+    TriggerResult again = kafka.awaitResult(command("b", 1, 1));
     assertEquals(TriggerOutcome.ALREADY_PRESENT, again.getOutcome());
     assertTrue(again.getError().contains("plus the 1 of earlier triggers"), again.getError());
     assertEquals(1, sim.rebuildPosts());
@@ -291,7 +169,7 @@ class TriggerSinkIntegrationTest {
   void anUnknownRevisionIsLookedUpAgainThenNotFound() throws Exception {
     // Real buildapi also answers 404 for a revision whose jobs are not listed yet: retried like a missing id.
     start(config(SinkConfig.RETRY_MAX + "=2"));
-    TriggerResult r = awaitResult(command("b", 1));
+    TriggerResult r = kafka.awaitResult(command("b", 1));
     assertEquals(TriggerOutcome.NOT_FOUND, r.getOutcome());
     assertEquals(404, r.getBuildapiStatus());
     assertTrue(r.getError().contains(revision), r.getError());
@@ -305,7 +183,7 @@ class TriggerSinkIntegrationTest {
     TriggerCommand c = command("b", 1);
     await("a 404 lookup", () -> gets() >= 1);
     sim.addBuild("try", revision, "b", 2);
-    assertEquals(TriggerOutcome.SUBMITTED, awaitResult(c).getOutcome());
+    assertEquals(TriggerOutcome.SUBMITTED, kafka.awaitResult(c).getOutcome());
     assertEquals(1, sim.rebuildPosts());
   }
 
@@ -319,7 +197,7 @@ class TriggerSinkIntegrationTest {
     TriggerResult r;
     try {
       start(config(SinkConfig.BUILDAPI_PASSWORD + "=" + secret));
-      r = awaitResult(command("b", 1));
+      r = kafka.awaitResult(command("b", 1));
     } finally {
       System.setErr(originalErr);
     }
@@ -337,7 +215,7 @@ class TriggerSinkIntegrationTest {
   void dryRunCallsNothing() throws Exception {
     sim.addBuild("try", revision, "b", 2);
     start(config(SinkConfig.DRY_RUN + "=true"));
-    assertEquals(TriggerOutcome.DRY_RUN, awaitResult(command("b", 1)).getOutcome());
+    assertEquals(TriggerOutcome.DRY_RUN, kafka.awaitResult(command("b", 1)).getOutcome());
     assertEquals(0, sim.requests().size(), "a dry-run sink calls buildapi for no command at all");
   }
 
@@ -347,7 +225,7 @@ class TriggerSinkIntegrationTest {
   void aJobIdThatAppearsAfterTwoRetriesIsRebuiltOnce() throws Exception {
     sim.addBuild("try", revision, "late", 2, 2);
     start(config());
-    TriggerResult r = awaitResult(command("late", 1));
+    TriggerResult r = kafka.awaitResult(command("late", 1));
     assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
     assertEquals(4, r.getAttempts(), "three lookups and one POST");
     assertEquals(3, gets());
@@ -358,7 +236,7 @@ class TriggerSinkIntegrationTest {
   void noIdAfterTheRetriesIsGaveUpWithTheReason() throws Exception {
     sim.addRevision("try", revision);
     start(config(SinkConfig.RETRY_MAX + "=2"));
-    TriggerResult r = awaitResult(command("never", 1));
+    TriggerResult r = kafka.awaitResult(command("never", 1));
     assertEquals(TriggerOutcome.GAVE_UP, r.getOutcome());
     assertTrue(r.getError().contains("no build_id or request_id"), r.getError());
     assertEquals(3, gets(), "the first lookup and two retries");
@@ -374,10 +252,10 @@ class TriggerSinkIntegrationTest {
     await("the first lookup", () -> gets() >= 1);
     first.close();
     first.awaitStopped();
-    assertTrue(results(c).isEmpty(), "no result yet: the retry is pending");
+    assertTrue(kafka.results(c).isEmpty(), "no result yet: the retry is pending");
 
     start(config);
-    TriggerResult r = awaitResult(c);
+    TriggerResult r = kafka.awaitResult(c);
     assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
     assertEquals(1, sim.rebuildPosts());
     assertEquals(3, gets(), "the retry count survived the restart");
@@ -393,14 +271,14 @@ class TriggerSinkIntegrationTest {
         throw new IllegalStateException("simulated crash after the POST, before the result is committed");
       }
     });
-    start(crashing);
+    kafka.start(crashing);
     TriggerCommand c = command("b", 1);
     await("the POST", () -> sim.rebuildPosts() == 1);
     crashing.awaitStopped();
-    assertTrue(results(c).isEmpty(), "the crash lost the result");
+    assertTrue(kafka.results(c).isEmpty(), "the crash lost the result");
 
     start(config);
-    TriggerResult r = awaitResult(c);
+    TriggerResult r = kafka.awaitResult(c);
     assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
     assertTrue(r.getError().contains("confirmed by lookup"), r.getError());
     assertEquals(1, sim.rebuildPosts(), "exactly one rebuild POST, ever");
@@ -416,15 +294,16 @@ class TriggerSinkIntegrationTest {
     sim.addBuild("try", revision, "b", 2);
     SinkConfig config = config(SinkConfig.RETRY_MAX + "=2");
     List<String> posting = new CopyOnWriteArrayList<>();
-    TriggerSink crashing = start(new TriggerSink(config, crashBeforePost(1, posting)));
+    TriggerSink crashing = kafka.start(new TriggerSink(config, SinkHarness.crashBeforePost(1, posting)));
     TriggerCommand c = command("b", 1);
     await("the crash before the POST", () -> posting.size() == 1);
     crashing.awaitStopped();
-    assertEquals(EntryState.POSTING, journal(config).get(c.getCommandId()).getState(), "committed before the POST");
+    assertEquals(EntryState.POSTING, kafka.journal(config).get(c.getCommandId()).getState(),
+        "committed before the POST");
     assertEquals(1, gets(), "the lookup before the POST");
 
     start(config);
-    TriggerResult r = awaitResult(c);
+    TriggerResult r = kafka.awaitResult(c);
     assertEquals(TriggerOutcome.GAVE_UP, r.getOutcome());
     assertTrue(r.getError().contains("may have been sent") && r.getError().contains("not sent again"), r.getError());
     assertEquals(0, mine().stream().filter(q -> q.method().equals("POST")).count(), "no POST, ever");
@@ -447,18 +326,18 @@ class TriggerSinkIntegrationTest {
     }
     SinkConfig config = config(SinkConfig.RETRY_MAX + "=2");
     List<String> posting = new CopyOnWriteArrayList<>();
-    TriggerSink crashing = start(new TriggerSink(config, crashBeforePost(2, posting)));
+    TriggerSink crashing = kafka.start(new TriggerSink(config, SinkHarness.crashBeforePost(2, posting)));
     await("the crash before the second POST", () -> posting.size() == 2);
     crashing.awaitStopped();
     String inDoubt = posting.get(1);
-    Map<String, SinkEntry> journal = journal(config);
+    Map<String, SinkEntry> journal = kafka.journal(config);
     assertEquals(List.of(inDoubt), commands.stream().map(TriggerCommand::getCommandId)
         .filter(id -> journal.get(id).getState() == EntryState.POSTING).toList(), "one command in doubt, no more");
     assertEquals(1, sim.rebuildPosts(), "the first command's POST, before the crash");
 
     start(config);
     for (TriggerCommand c : commands) {
-      TriggerResult r = awaitResult(c);
+      TriggerResult r = kafka.awaitResult(c);
       if (c.getCommandId().equals(inDoubt)) {
         assertEquals(TriggerOutcome.GAVE_UP, r.getOutcome(), r.getError());
       } else {
@@ -479,8 +358,8 @@ class TriggerSinkIntegrationTest {
     start(config());
     TriggerCommand a = command("a", 1);
     TriggerCommand b = command("b", 1);
-    assertEquals(TriggerOutcome.SUBMITTED, awaitResult(a).getOutcome());
-    assertEquals(TriggerOutcome.SUBMITTED, awaitResult(b).getOutcome());
+    assertEquals(TriggerOutcome.SUBMITTED, kafka.awaitResult(a).getOutcome());
+    assertEquals(TriggerOutcome.SUBMITTED, kafka.awaitResult(b).getOutcome());
     assertEquals(2, sim.rebuildPosts());
     assertEquals(5, sim.requests().stream().filter(q -> q.status() == 503).count());
   }
@@ -490,7 +369,7 @@ class TriggerSinkIntegrationTest {
     sim.addBuild("try", revision, "a", 2);
     sim.failNext(503, 1000);
     start(config(SinkConfig.TRANSIENT_MAX + "=4"));
-    TriggerResult r = awaitResult(command("a", 1));
+    TriggerResult r = kafka.awaitResult(command("a", 1));
     assertEquals(TriggerOutcome.GAVE_UP, r.getOutcome());
     assertEquals(503, r.getBuildapiStatus());
     assertTrue(r.getError().contains("4 times") && r.getError().contains("503"), r.getError());
@@ -505,7 +384,7 @@ class TriggerSinkIntegrationTest {
     TriggerCommand c = command("a", 1);
     await("a timed-out lookup", () -> gets() >= 1);
     sim.setLatency(Duration.ZERO);
-    TriggerResult r = awaitResult(c);
+    TriggerResult r = kafka.awaitResult(c);
     assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
     assertTrue(r.getAttempts() >= 3, "at least one timed-out lookup, one good lookup, one POST: " + r.getAttempts());
     assertEquals(1, sim.rebuildPosts());
@@ -519,7 +398,7 @@ class TriggerSinkIntegrationTest {
     long buildId = sim.addBuild("try", revision, builder, 2);
     sim.addBuild("try", revision, "Linux x86/64 try? opt #1 test mochitest-u", 2);
     start(config());
-    TriggerResult r = awaitResult(command(builder, 1));
+    TriggerResult r = kafka.awaitResult(command(builder, 1));
     assertEquals(TriggerOutcome.SUBMITTED, r.getOutcome());
     assertEquals(Long.toString(buildId), sim.requests().stream().filter(q -> q.method().equals("POST"))
         .findFirst().orElseThrow().form().get("build_id"));
@@ -532,17 +411,17 @@ class TriggerSinkIntegrationTest {
     TriggerSink sink = start(config(SinkConfig.MAX_POSTS_PER_HOUR + "=1"));
     TriggerCommand a = command("a", 1);
     TriggerCommand b = command("b", 1);
-    await("one command done", () -> !results(a).isEmpty() || !results(b).isEmpty());
+    await("one command done", () -> !kafka.results(a).isEmpty() || !kafka.results(b).isEmpty());
     await("the other one looked up and held", () -> sink.pending() == 1 && gets() >= 2);
     assertEquals(1, sim.rebuildPosts());
-    assertTrue(results(a).isEmpty() || results(b).isEmpty(), "the second waits for the cap");
+    assertTrue(kafka.results(a).isEmpty() || kafka.results(b).isEmpty(), "the second waits for the cap");
   }
 
   @Test
   void anInvalidRevisionIsRejectedWithoutCallingBuildapi() throws Exception {
     revision = "NOT-A-REVISION";
     start(config());
-    TriggerResult r = awaitResult(command("a", 1));
+    TriggerResult r = kafka.awaitResult(command("a", 1));
     assertEquals(TriggerOutcome.REJECTED, r.getOutcome());
     assertNull(r.getBuildapiStatus(), "buildapi never answered");
     assertTrue(r.getError().contains("not sent"), r.getError());

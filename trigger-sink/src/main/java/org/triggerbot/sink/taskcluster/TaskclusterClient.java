@@ -159,6 +159,9 @@ public final class TaskclusterClient {
     if (!isSlugId(decision)) {
       return new Reply(INVALID, null, "the index answer has no valid taskId; not sent");
     }
+    if (decision.equals(taskGroupId)) {
+      return direct; // the index names the group's own decision task, whose actions.json is missing
+    }
     return get("actions", actionsPath(decision));
   }
 

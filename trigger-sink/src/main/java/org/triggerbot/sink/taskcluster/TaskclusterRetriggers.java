@@ -62,7 +62,7 @@ public final class TaskclusterRetriggers {
             "no retrigger hook action of actions.json applies to the task's tags " + definition.path("tags"));
       }
       Actions.Retrigger r = retrigger.get();
-      return new Step.Trigger(r, r.clamped() ? "times " + r.requestedTimes() + " above the action's maximum; "
+      return new Step.Trigger(r, r.clamped() ? "times " + r.requestedTimes() + " outside the action's schema; "
           + r.times() + " asked" : null);
     } catch (Actions.InvalidActions | Actions.UnsupportedTemplate e) {
       return new Step.Finish(TriggerOutcome.REJECTED, actions.status(), null, e.getMessage());
