@@ -60,6 +60,7 @@ public final class BridgeConfig extends AbstractConfig {
   public static final String TC_TASK_FETCH_BACKOFF = "tc.task.fetch.backoff";
   public static final String TC_TASK_FETCH_TIMEOUT = "tc.task.fetch.timeout";
   public static final String TC_TASK_CACHE_SIZE = "tc.task.cache.size";
+  public static final String TC_TASK_FETCH_CONCURRENCY = "tc.task.fetch.concurrency";
   public static final String PRODUCER_PREFIX = "producer.";
   /** The bridge's admin port; the processor's is 9401 and the sink's 9403, so all three fit on one host. */
   public static final int DEFAULT_ADMIN_PORT = 9402;
@@ -119,7 +120,9 @@ public final class BridgeConfig extends AbstractConfig {
       .define(TC_TASK_FETCH_TIMEOUT, ConfigDef.Type.STRING, "PT10S", ConfigSources.duration(), Importance.LOW,
           "Timeout of one task-definition request.")
       .define(TC_TASK_CACHE_SIZE, ConfigDef.Type.INT, 10_000, Range.between(0, 10_000_000), Importance.LOW,
-          "Task definitions kept (least recently used dropped first): a task has a message per run.");
+          "Task definitions kept (least recently used dropped first): a task has a message per run.")
+      .define(TC_TASK_FETCH_CONCURRENCY, ConfigDef.Type.INT, 16, Range.between(1, 256), Importance.LOW,
+          "Task definitions fetched at once, ahead of the deliveries being written in order; 1 = one at a time.");
 
   /** One exchange and the routing-key patterns bound from it. */
   public record Binding(String exchange, List<String> patterns) {}
@@ -183,7 +186,8 @@ public final class BridgeConfig extends AbstractConfig {
   public TaskDefinitions.Settings taskFetch() {
     return new TaskDefinitions.Settings(taskclusterRootUrl(), getInt(TC_TASK_FETCH_MAX),
         java.time.Duration.parse(getString(TC_TASK_FETCH_BACKOFF).trim()),
-        java.time.Duration.parse(getString(TC_TASK_FETCH_TIMEOUT).trim()), getInt(TC_TASK_CACHE_SIZE));
+        java.time.Duration.parse(getString(TC_TASK_FETCH_TIMEOUT).trim()), getInt(TC_TASK_CACHE_SIZE),
+        getInt(TC_TASK_FETCH_CONCURRENCY));
   }
 
   private List<Binding> configuredBindings() {

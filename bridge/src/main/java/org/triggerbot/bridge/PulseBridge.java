@@ -341,6 +341,10 @@ public final class PulseBridge implements AutoCloseable {
     return channel.basicConsume(queue, false, config.connectionName(), new DefaultConsumer(channel) {
       @Override
       public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+        if (taskDefinitions != null && body.length <= config.hardMaxBytes()
+            && TaskclusterRecord.isQueueExchange(envelope.getExchange())) {
+          taskDefinitions.prefetch(TaskclusterRecord.taskIdOf(body)); // its answer is taken in order, later
+        }
         events.add(new Delivered(envelope.getDeliveryTag(), envelope, properties, body));
       }
 

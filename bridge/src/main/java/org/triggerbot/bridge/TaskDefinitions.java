@@ -9,9 +9,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -28,7 +31,11 @@ import org.triggerbot.common.PulseEnvelope;
  * time, up to {@code tc.task.fetch.max} attempts; then the task is {@link Unavailable}. Other answers (400, 401,
  * 403) will not change and end the attempts at once.
  *
- * <p>Used by the bridge thread only; the cache is not shared. {@link #close()} ends a back-off early.
+ * <p><b>Prefetch.</b> The bridge writes deliveries in order, one at a time, so one request at a time would cap it at
+ * one new task per round trip to the queue (20 per second at 50 ms). The AMQP client's thread therefore
+ * {@linkplain #prefetch starts} the first request for each delivery's task as it arrives, up to
+ * {@code tc.task.fetch.concurrency} at once; the bridge thread then takes the answer in order. Retries after a
+ * failure are made by the bridge thread, one at a time. Thread-safe; {@link #close()} ends a back-off early.
  */
 final class TaskDefinitions implements AutoCloseable {
 
@@ -38,7 +45,7 @@ final class TaskDefinitions implements AutoCloseable {
       + "[A-Za-z0-9_-]{10}[AQgw]$");
 
   /** How definitions are fetched: {@code rootUrl} without a trailing slash. */
-  record Settings(String rootUrl, int fetchMax, Duration backoff, Duration timeout, int cacheSize) {}
+  record Settings(String rootUrl, int fetchMax, Duration backoff, Duration timeout, int cacheSize, int concurrency) {}
 
   /** The definition could not be had; the message is for {@code pulse.rejected}, unless {@link #closing}. */
   static final class Unavailable extends Exception {
@@ -54,7 +61,10 @@ final class TaskDefinitions implements AutoCloseable {
 
   private final Settings settings;
   private final HttpClient http;
+  /** Guarded by {@code this}, as {@link #inflight}. */
   private final Map<String, JsonNode> cache;
+  /** First requests started ahead by {@link #prefetch}, until {@link #definition} has their answer. */
+  private final Map<String, CompletableFuture<HttpResponse<byte[]>>> inflight = new HashMap<>();
   private final CountDownLatch closed = new CountDownLatch(1);
   private final Counter hits;
   private final Counter fetched;
@@ -88,6 +98,30 @@ final class TaskDefinitions implements AutoCloseable {
     return taskId != null && TASK_ID.matcher(taskId).matches();
   }
 
+  private HttpRequest request(URI uri) {
+    return HttpRequest.newBuilder(uri).timeout(settings.timeout()).GET().header("Accept", "application/json").build();
+  }
+
+  private URI uri(String taskId) {
+    return URI.create(settings.rootUrl() + "/api/queue/v1/task/" + taskId);
+  }
+
+  /**
+   * Starts fetching {@code taskId}'s definition, unless it is cached, already being fetched, not a task id, or
+   * {@code tc.task.fetch.concurrency} requests are out. Never blocks; any thread.
+   */
+  void prefetch(String taskId) {
+    if (!isTaskId(taskId) || closed.getCount() == 0) {
+      return;
+    }
+    synchronized (this) {
+      if (cache.containsKey(taskId) || inflight.containsKey(taskId) || inflight.size() >= settings.concurrency()) {
+        return;
+      }
+      inflight.put(taskId, http.sendAsync(request(uri(taskId)), HttpResponse.BodyHandlers.ofByteArray()));
+    }
+  }
+
   /**
    * The definition of {@code taskId}, from the cache or the queue.
    *
@@ -97,26 +131,42 @@ final class TaskDefinitions implements AutoCloseable {
     if (!isTaskId(taskId)) {
       throw new Unavailable("status.taskId " + quote(taskId) + " is not a Taskcluster task id", false);
     }
-    JsonNode cached = cache.get(taskId);
-    if (cached != null) {
-      hits.increment();
-      return cached;
+    CompletableFuture<HttpResponse<byte[]>> early;
+    synchronized (this) {
+      JsonNode cached = cache.get(taskId);
+      if (cached != null) {
+        hits.increment();
+        return cached;
+      }
+      // Left in the map until answered, so that a later delivery of the same task starts no second request.
+      early = inflight.get(taskId);
     }
-    URI uri = URI.create(settings.rootUrl() + "/api/queue/v1/task/" + taskId);
+    try {
+      return fetch(taskId, early);
+    } finally {
+      synchronized (this) {
+        inflight.remove(taskId); // after the answer is cached: no window for a second request of the task
+      }
+    }
+  }
+
+  private JsonNode fetch(String taskId, CompletableFuture<HttpResponse<byte[]>> early) throws Unavailable {
+    URI uri = uri(taskId);
     String last = null;
     for (int attempt = 1; attempt <= settings.fetchMax(); attempt++) {
       if (attempt > 1 && !backOff(attempt - 1)) {
         throw new Unavailable("closed while waiting to fetch task definition " + taskId + " again", true);
       }
-      HttpRequest request = HttpRequest.newBuilder(uri).timeout(settings.timeout()).GET()
-          .header("Accept", "application/json").build();
       try {
-        HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> response = attempt == 1 && early != null ? await(early)
+            : http.send(request(uri), HttpResponse.BodyHandlers.ofByteArray());
         int status = response.statusCode();
         if (status == 200) {
           JsonNode definition = PulseEnvelope.JSON.readTree(response.body());
           if (definition != null && definition.isObject()) {
-            cache.put(taskId, definition);
+            synchronized (this) {
+              cache.put(taskId, definition);
+            }
             fetched.increment();
             return definition;
           }
@@ -144,6 +194,16 @@ final class TaskDefinitions implements AutoCloseable {
         + settings.fetchMax() + " attempts at most: " + last, false);
   }
 
+  /** The answer of a prefetch; its failure as the {@link IOException} a synchronous request would have thrown. */
+  private static HttpResponse<byte[]> await(CompletableFuture<HttpResponse<byte[]>> future)
+      throws IOException, InterruptedException {
+    try {
+      return future.get(); // ends: the request has its timeout
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
   /** Waits before attempt {@code failures + 1}; false when closed meanwhile. */
   private boolean backOff(int failures) {
     long millis = settings.backoff().toMillis() << Math.min(failures - 1, 20);
@@ -156,13 +216,22 @@ final class TaskDefinitions implements AutoCloseable {
   }
 
   /** Definitions kept now. */
-  int cached() {
+  synchronized int cached() {
     return cache.size();
+  }
+
+  /** Prefetches started and not yet taken. */
+  synchronized int inflight() {
+    return inflight.size();
   }
 
   @Override
   public void close() {
     closed.countDown();
+    synchronized (this) {
+      inflight.values().forEach(f -> f.cancel(true));
+      inflight.clear();
+    }
   }
 
   private static String quote(String s) {

@@ -137,15 +137,16 @@ class BridgeConfigTest {
   void taskDefinitionFetchSettings() {
     TaskDefinitions.Settings defaults = config(BridgeConfig.TASKCLUSTER_ENABLED + "=true").taskFetch();
     assertEquals(new TaskDefinitions.Settings("https://firefox-ci-tc.services.mozilla.com", 6, Duration.ofMillis(500),
-        Duration.ofSeconds(10), 10_000), defaults);
+        Duration.ofSeconds(10), 10_000, 16), defaults);
     TaskDefinitions.Settings set = config(BridgeConfig.TASKCLUSTER_ENABLED + "=true",
         BridgeConfig.TASKCLUSTER_ROOT_URL + "=http://127.0.0.1:8080/", BridgeConfig.TC_TASK_FETCH_MAX + "=3",
         BridgeConfig.TC_TASK_FETCH_BACKOFF + "=PT0.05S", BridgeConfig.TC_TASK_FETCH_TIMEOUT + "=PT2S",
-        BridgeConfig.TC_TASK_CACHE_SIZE + "=5").taskFetch();
+        BridgeConfig.TC_TASK_CACHE_SIZE + "=5", BridgeConfig.TC_TASK_FETCH_CONCURRENCY + "=1").taskFetch();
     assertEquals(new TaskDefinitions.Settings("http://127.0.0.1:8080", 3, Duration.ofMillis(50), Duration.ofSeconds(2),
-        5), set, "the root URL without its trailing slash");
+        5, 1), set, "the root URL without its trailing slash");
     for (String bad : new String[] {BridgeConfig.TC_TASK_FETCH_MAX + "=0", BridgeConfig.TC_TASK_FETCH_BACKOFF + "=5",
-        BridgeConfig.TC_TASK_FETCH_TIMEOUT + "=-PT1S", BridgeConfig.TC_TASK_CACHE_SIZE + "=-1"}) {
+        BridgeConfig.TC_TASK_FETCH_TIMEOUT + "=-PT1S", BridgeConfig.TC_TASK_CACHE_SIZE + "=-1",
+        BridgeConfig.TC_TASK_FETCH_CONCURRENCY + "=0"}) {
       ConfigException e = assertThrows(ConfigException.class,
           () -> config(BridgeConfig.TASKCLUSTER_ENABLED + "=true", bad));
       assertTrue(e.getMessage().contains(bad.substring(0, bad.indexOf('='))), e.getMessage());

@@ -304,6 +304,8 @@ class TaskclusterBridgeTest {
       assertTrue(bridge.awaitConsuming(DEADLINE));
       sim.failNext(500, 3); // every attempt for the first message
       sim.runTask(unlucky, Outcome.FAILED);
+      // The next result only once the first is rejected: its definition's prefetch would take one of the 500s.
+      await("the first rejected", () -> rejected(project).size() == 1);
       sim.runTask(next, Outcome.FAILED);
       await("one rejected, one written, both acknowledged",
           () -> rejected(project).size() == 1 && raw(project).size() == 1 && bridge.acked.get() == 2);
