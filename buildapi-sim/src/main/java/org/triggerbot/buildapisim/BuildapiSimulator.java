@@ -29,10 +29,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
@@ -207,7 +205,7 @@ public final class BuildapiSimulator implements AutoCloseable {
       throw new UncheckedIOException("Cannot listen on " + bindAddress + ":" + options.port()
           + ": " + e.getMessage(), e);
     }
-    ExecutorService executor = Executors.newFixedThreadPool(THREADS, daemonThreads());
+    ExecutorService executor = Executors.newFixedThreadPool(THREADS, SimHttp.daemonThreads("buildapi-sim-"));
     BuildapiSimulator simulator = new BuildapiSimulator(options, server, executor);
     server.createContext("/", simulator::handle);
     server.setExecutor(executor);
@@ -444,8 +442,8 @@ public final class BuildapiSimulator implements AutoCloseable {
       String authUser = authenticatedUser(exchange);
 
       if (takeDrop()) {
-        record(arrival, new RecordedRequest(method, parsed.path(), rawPath, parsed.query(), parsed.form(),
-            authUser, DROPPED, at));
+        SimHttp.record(log, arrival, new RecordedRequest(method, parsed.path(), rawPath, parsed.query(),
+            parsed.form(), authUser, DROPPED, at), MAX_RECORDED);
         LOG.debug("{} {} -> dropped", method, rawPath);
         return; // closing an exchange that sent no headers closes the connection
       }
@@ -466,9 +464,9 @@ public final class BuildapiSimulator implements AutoCloseable {
       }
       RecordedRequest recorded = new RecordedRequest(method, parsed.path(), rawPath, parsed.query(),
           parsed.form(), authUser, response.status(), at);
-      record(arrival, recorded);
+      SimHttp.record(log, arrival, recorded, MAX_RECORDED);
       awaitRelease(recorded);
-      send(exchange, method, response);
+      SimHttp.send(exchange, method, response.status(), response.contentType(), response.headers(), response.body());
       LOG.debug("{} {} -> {}", method, rawPath, response.status());
     } catch (IOException e) {
       // The client went away mid-request; nothing to answer.
@@ -701,27 +699,6 @@ public final class BuildapiSimulator implements AutoCloseable {
     }
   }
 
-  private static void send(HttpExchange exchange, String method, Response response) throws IOException {
-    exchange.getResponseHeaders().set("Content-Type", response.contentType());
-    response.headers().forEach(exchange.getResponseHeaders()::set);
-    boolean noBody = method.equals("HEAD") || response.body().length == 0;
-    exchange.sendResponseHeaders(response.status(), noBody ? -1 : response.body().length);
-    if (!noBody) {
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(response.body());
-      }
-    }
-  }
-
-  private void record(long arrival, RecordedRequest request) {
-    synchronized (log) {
-      log.put(arrival, request);
-      if (log.size() > MAX_RECORDED) {
-        log.pollFirstEntry();
-      }
-    }
-  }
-
   private boolean takeDrop() {
     synchronized (faultLock) {
       if (dropRemaining > 0) {
@@ -743,13 +720,4 @@ public final class BuildapiSimulator implements AutoCloseable {
     }
   }
 
-  private static ThreadFactory daemonThreads() {
-    AtomicInteger number = new AtomicInteger();
-    return runnable -> {
-      Thread thread = new Thread(runnable, "buildapi-sim-" + number.incrementAndGet());
-      // Daemon: a test that forgets close() must not keep its JVM alive.
-      thread.setDaemon(true);
-      return thread;
-    };
-  }
 }

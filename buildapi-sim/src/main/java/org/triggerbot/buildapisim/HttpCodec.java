@@ -12,12 +12,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Strict decoding of request paths, query strings and form bodies.
+ * Strict decoding of request paths, query strings and form bodies, for both simulators.
  *
  * <p>Strict because the simulator exists to catch clients that encode badly: a malformed escape or
  * bytes that are not UTF-8 are rejected ({@link IllegalArgumentException}) rather than guessed at.
  */
-final class HttpCodec {
+public final class HttpCodec {
 
   private HttpCodec() {}
 
@@ -28,7 +28,7 @@ final class HttpCodec {
    * of an absolute path is dropped; other empty segments (from {@code //} or a trailing
    * {@code /}) are kept, so that such paths match no route.
    */
-  static List<String> decodePathSegments(String rawPath) {
+  public static List<String> decodePathSegments(String rawPath) {
     String path = rawPath.startsWith("/") ? rawPath.substring(1) : rawPath;
     List<String> segments = new ArrayList<>();
     for (String raw : path.split("/", -1)) {
@@ -38,7 +38,7 @@ final class HttpCodec {
   }
 
   /** Percent-decodes one path segment as UTF-8; see {@link #decodePathSegments}. */
-  static String percentDecode(String raw) {
+  public static String percentDecode(String raw) {
     if (raw.indexOf('%') < 0) {
       return raw;
     }
@@ -78,7 +78,7 @@ final class HttpCodec {
    * as UTF-8. A name given twice keeps its last value, as the Python frameworks buildapi ran on
    * did for {@code request.POST.get}. Returns an unmodifiable map in first-appearance order.
    */
-  static Map<String, String> decodeForm(String encoded) {
+  public static Map<String, String> decodeForm(String encoded) {
     if (encoded == null || encoded.isEmpty()) {
       return Map.of();
     }

@@ -35,15 +35,15 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.triggerbot.buildapisim.HttpCodec;
+import org.triggerbot.buildapisim.SimHttp;
 import org.triggerbot.common.Hawk;
 
 /**
@@ -335,7 +335,7 @@ public final class TaskclusterSimulator implements AutoCloseable {
     this.executor = executor;
     this.publisher = publisher;
     this.routingKeys = amqp == null ? AmqpTarget.RoutingKeys.ROUTE_FIRST : amqp.routingKeys();
-    this.runner = Executors.newSingleThreadScheduledExecutor(daemonThreads("taskcluster-sim-runner-"));
+    this.runner = Executors.newSingleThreadScheduledExecutor(SimHttp.daemonThreads("taskcluster-sim-runner-"));
     this.actionsTemplate = ActionsJson.template(json);
     this.hooks = Set.copyOf(ActionsJson.hooks(actionsTemplate));
     InetSocketAddress bound = server.getAddress();
@@ -389,7 +389,7 @@ public final class TaskclusterSimulator implements AutoCloseable {
       }
       throw new UncheckedIOException("Cannot listen on " + bindAddress + ":" + port + ": " + e.getMessage(), e);
     }
-    ExecutorService executor = Executors.newFixedThreadPool(THREADS, daemonThreads("taskcluster-sim-"));
+    ExecutorService executor = Executors.newFixedThreadPool(THREADS, SimHttp.daemonThreads("taskcluster-sim-"));
     TaskclusterSimulator simulator = new TaskclusterSimulator(server, executor, amqp, publisher);
     server.createContext("/", simulator::handle);
     server.setExecutor(executor);
@@ -877,7 +877,7 @@ public final class TaskclusterSimulator implements AutoCloseable {
       List<String> segments = null;
       String path = rawPath;
       try {
-        segments = PathCodec.segments(rawPath);
+        segments = HttpCodec.decodePathSegments(rawPath);
         path = "/" + String.join("/", segments);
       } catch (IllegalArgumentException e) {
         LOG.debug("Undecodable path {}: {}", rawPath, e.getMessage());
@@ -894,8 +894,9 @@ public final class TaskclusterSimulator implements AutoCloseable {
       } else {
         response = route(exchange, method, segments, rawPath, rawQuery, body, clientId);
       }
-      record(arrival, new RecordedRequest(method, path, rawPath, rawQuery, clientId[0], response.status(), at));
-      send(exchange, method, response);
+      SimHttp.record(log, arrival, new RecordedRequest(method, path, rawPath, rawQuery, clientId[0], response.status(),
+          at), MAX_RECORDED);
+      SimHttp.send(exchange, method, response.status(), JSON_TYPE, response.headers(), response.body());
       LOG.debug("{} {} -> {}", method, rawPath, response.status());
     } catch (IOException e) {
       LOG.debug("{} {}: connection failed: {}", method, rawPath, e.toString());
@@ -990,7 +991,7 @@ public final class TaskclusterSimulator implements AutoCloseable {
   private Response listTaskGroup(String taskGroupId, String rawQuery) {
     Map<String, String> query;
     try {
-      query = PathCodec.query(rawQuery);
+      query = HttpCodec.decodeForm(rawQuery);
     } catch (IllegalArgumentException e) {
       return error(400, "InputError", "Bad query string: " + e.getMessage(), "listTaskGroup",
           Map.of("taskGroupId", taskGroupId));
@@ -1289,27 +1290,6 @@ public final class TaskclusterSimulator implements AutoCloseable {
     }
   }
 
-  private static void send(HttpExchange exchange, String method, Response response) throws IOException {
-    exchange.getResponseHeaders().set("Content-Type", JSON_TYPE);
-    response.headers().forEach(exchange.getResponseHeaders()::set);
-    boolean noBody = method.equals("HEAD") || response.body().length == 0;
-    exchange.sendResponseHeaders(response.status(), noBody ? -1 : response.body().length);
-    if (!noBody) {
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(response.body());
-      }
-    }
-  }
-
-  private void record(long arrival, RecordedRequest request) {
-    synchronized (log) {
-      log.put(arrival, request);
-      if (log.size() > MAX_RECORDED) {
-        log.pollFirstEntry();
-      }
-    }
-  }
-
   /** The injected status for this request, or 0. */
   private int takeFailure() {
     synchronized (faultLock) {
@@ -1321,13 +1301,4 @@ public final class TaskclusterSimulator implements AutoCloseable {
     }
   }
 
-  private static ThreadFactory daemonThreads(String prefix) {
-    AtomicInteger number = new AtomicInteger();
-    return runnable -> {
-      Thread thread = new Thread(runnable, prefix + number.incrementAndGet());
-      // Daemon: a test that forgets close() must not keep its JVM alive.
-      thread.setDaemon(true);
-      return thread;
-    };
-  }
 }

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.triggerbot.buildapisim.HttpCodec;
 import org.triggerbot.testsupport.Fixtures;
 
 /** The simulator's parts without a server: the actions.json edit, targets, outcomes, scopes, path decoding. */
@@ -112,10 +113,11 @@ class TaskclusterPartsTest {
   void pathsAreSplitBeforeTheyAreDecoded() {
     assertEquals(List.of("api", "hooks", "v1", "hooks", "project-gecko", "in-tree-action-1-generic/bb2dee27f9",
         "trigger"),
-        PathCodec.segments("/api/hooks/v1/hooks/project-gecko/in-tree-action-1-generic%2Fbb2dee27f9/trigger"));
+        HttpCodec
+            .decodePathSegments("/api/hooks/v1/hooks/project-gecko/in-tree-action-1-generic%2Fbb2dee27f9/trigger"));
     assertEquals(Map.of("limit", "2", "continuationToken", "a b+"),
-        PathCodec.query("limit=2&continuationToken=a+b%2B"));
-    assertThrows(IllegalArgumentException.class, () -> PathCodec.segments("/api/%zz"));
-    assertThrows(IllegalArgumentException.class, () -> PathCodec.segments("/api/%ff"));
+        HttpCodec.decodeForm("limit=2&continuationToken=a+b%2B"));
+    assertThrows(IllegalArgumentException.class, () -> HttpCodec.decodePathSegments("/api/%zz"));
+    assertThrows(IllegalArgumentException.class, () -> HttpCodec.decodePathSegments("/api/%ff"));
   }
 }
