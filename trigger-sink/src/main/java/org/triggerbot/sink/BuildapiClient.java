@@ -1,21 +1,14 @@
 package org.triggerbot.sink;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -35,7 +28,6 @@ import java.util.regex.Pattern;
  */
 public final class BuildapiClient {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern REVISION = Pattern.compile("^[0-9a-f]{12,40}$");
 
   /** Status of a request refused before it was sent (invalid input): not worth retrying. */
@@ -68,7 +60,7 @@ public final class BuildapiClient {
   private final String authorization;
   private final Duration timeout;
   private final HttpClient http;
-  private final MeterRegistry registry;
+  private final MeteredJsonHttp metered;
 
   /** A client whose meters go nowhere in particular (a private {@link SimpleMeterRegistry}). */
   public BuildapiClient(String baseUrl, String user, String password, Duration timeout) {
@@ -77,7 +69,7 @@ public final class BuildapiClient {
 
   /** A client with its meters (see the class comment) in {@code registry}. */
   public BuildapiClient(String baseUrl, String user, String password, Duration timeout, MeterRegistry registry) {
-    this.registry = registry;
+    this.metered = new MeteredJsonHttp("buildapi", timeout, registry);
     this.base = baseUrl;
     this.authorization = user.isEmpty() ? null
         : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
@@ -88,20 +80,20 @@ public final class BuildapiClient {
   /** {@code GET {base}/{branch}/rev/{revision}?format=json}. */
   public Reply lookup(String branch, String revision) {
     if (!REVISION.matcher(revision).matches()) {
-      error("lookup", "invalid");
+      metered.refused("lookup");
       return new Reply(INVALID, null, "revision '" + revision + "' is not 12 to 40 lowercase hex characters; not sent");
     }
-    return send("lookup", request(segment(branch) + "/rev/" + revision + "?format=json").GET().build());
+    return send("lookup", request(MeteredJsonHttp.segment(branch) + "/rev/" + revision + "?format=json").GET().build());
   }
 
   /** {@code POST {base}/{branch}/build} with {@code build_id} and {@code count}. */
   public Reply rebuildBuild(String branch, long buildId, int count) {
-    return post("build", segment(branch) + "/build", "build_id=" + buildId + "&count=" + count);
+    return post("build", MeteredJsonHttp.segment(branch) + "/build", "build_id=" + buildId + "&count=" + count);
   }
 
   /** {@code POST {base}/{branch}/request} with {@code request_id} and {@code count}. */
   public Reply rebuildRequest(String branch, long requestId, int count) {
-    return post("request", segment(branch) + "/request", "request_id=" + requestId + "&count=" + count);
+    return post("request", MeteredJsonHttp.segment(branch) + "/request", "request_id=" + requestId + "&count=" + count);
   }
 
   private Reply post(String endpoint, String path, String form) {
@@ -118,57 +110,9 @@ public final class BuildapiClient {
     return b;
   }
 
-  /** Sends and measures: the time to the whole answer (or to the failure), by endpoint and status. */
   private Reply send(String endpoint, HttpRequest request) {
-    long start = System.nanoTime();
-    Reply reply = send(request);
-    Timer.builder("triggerbot.sink.buildapi.requests")
-        .description("buildapi requests sent, by endpoint and HTTP status (none: no answer)")
-        .tag("endpoint", endpoint)
-        .tag("status", reply.status() > 0 ? Integer.toString(reply.status()) : "none")
-        .register(registry)
-        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    if (!reply.ok()) {
-      error(endpoint, reply.status() <= 0 ? "transport" : reply.transientFailure() ? "server" : "client");
-    }
-    return reply;
+    MeteredJsonHttp.Answer a = metered.send(endpoint, http, request);
+    return new Reply(a.status(), a.body(), a.error());
   }
 
-  private void error(String endpoint, String kind) {
-    Counter.builder("triggerbot.sink.buildapi.errors")
-        .description("buildapi calls without a 2xx answer, by endpoint and kind (transport, server, client, invalid)")
-        .tag("endpoint", endpoint)
-        .tag("kind", kind)
-        .register(registry)
-        .increment();
-  }
-
-  private Reply send(HttpRequest request) {
-    try {
-      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-      JsonNode body = null;
-      String error = null;
-      try {
-        body = JSON.readTree(response.body());
-      } catch (IOException e) {
-        error = "HTTP " + response.statusCode() + " with a body that is not JSON";
-      }
-      if (error == null && (response.statusCode() < 200 || response.statusCode() >= 300)) {
-        error = "HTTP " + response.statusCode();
-      }
-      return new Reply(response.statusCode(), body, error);
-    } catch (IOException e) {
-      // No URL in the message: it names only the kind of failure.
-      return new Reply(0, null, e.getClass().getSimpleName() + (e instanceof java.net.http.HttpTimeoutException
-          ? " after " + timeout.toMillis() + " ms" : ""));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Reply(0, null, "interrupted");
-    }
-  }
-
-  /** A path segment: percent-encoded (URLEncoder is for forms, so its '+' for space becomes %20). */
-  static String segment(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
-  }
 }

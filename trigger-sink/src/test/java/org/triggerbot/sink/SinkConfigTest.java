@@ -68,6 +68,6 @@ class SinkConfigTest {
 
   @Test
   void pathSegmentsArePercentEncoded() {
-    assertEquals("try%2Fx%20y%3F%23%C3%BC", BuildapiClient.segment("try/x y?#ü"));
+    assertEquals("try%2Fx%20y%3F%23%C3%BC", MeteredJsonHttp.segment("try/x y?#ü"));
   }
 }

@@ -5,24 +5,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.triggerbot.common.Hawk;
+import org.triggerbot.sink.MeteredJsonHttp;
 
 /**
  * Taskcluster over HTTP (SPEC section 6b): read a task, a decision task's {@code actions.json} (or the one the index
@@ -92,7 +87,7 @@ public final class TaskclusterClient {
   private final Duration timeout;
   private final HttpClient reads;
   private final HttpClient writes;
-  private final MeterRegistry registry;
+  private final MeteredJsonHttp metered;
 
   /** A client whose meters go nowhere in particular (a private {@link SimpleMeterRegistry}). */
   public TaskclusterClient(String rootUrl, Hawk.Credentials credentials, Duration timeout) {
@@ -111,7 +106,7 @@ public final class TaskclusterClient {
     this.root = rootUrl.endsWith("/") ? rootUrl.substring(0, rootUrl.length() - 1) : rootUrl;
     this.credentials = credentials;
     this.timeout = timeout;
-    this.registry = registry;
+    this.metered = new MeteredJsonHttp("taskcluster", timeout, registry);
     // Artifacts answer 303 to their storage URL: the reads follow it. The trigger, which carries the credentials,
     // follows nothing.
     this.reads = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
@@ -215,17 +210,18 @@ public final class TaskclusterClient {
       return invalid("trigger", "hook group id or hook id");
     }
     if (credentials == null) {
-      error("trigger", "invalid");
+      metered.refused("trigger");
       return new Reply(INVALID, null, "no Taskcluster credentials configured; not sent");
     }
     byte[] body;
     try {
       body = JSON.writeValueAsBytes(payload);
     } catch (JsonProcessingException e) {
-      error("trigger", "invalid");
+      metered.refused("trigger");
       return new Reply(INVALID, null, "hook payload is not serializable; not sent");
     }
-    URI uri = URI.create(root + "/api/hooks/v1/hooks/" + segment(hookGroupId) + "/" + segment(hookId) + "/trigger");
+    URI uri = URI.create(root + "/api/hooks/v1/hooks/" + MeteredJsonHttp.segment(hookGroupId) + "/"
+        + MeteredJsonHttp.segment(hookId) + "/trigger");
     String authorization = Hawk.header(credentials, "POST", uri, body, "application/json");
     HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout)
         .header("Accept", "application/json")
@@ -243,63 +239,13 @@ public final class TaskclusterClient {
   }
 
   private Reply invalid(String endpoint, String what) {
-    error(endpoint, "invalid");
+    metered.refused(endpoint);
     return new Reply(INVALID, null, "invalid " + what + "; not sent");
   }
 
-  /** Sends and measures: the time to the whole answer (or to the failure), by endpoint and status. */
   private Reply send(String endpoint, HttpClient http, HttpRequest request) {
-    long start = System.nanoTime();
-    Reply reply = send(http, request);
-    Timer.builder("triggerbot.sink.taskcluster.requests")
-        .description("Taskcluster requests sent, by endpoint and HTTP status (none: no answer)")
-        .tag("endpoint", endpoint)
-        .tag("status", reply.status() > 0 ? Integer.toString(reply.status()) : "none")
-        .register(registry)
-        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    if (!reply.ok()) {
-      error(endpoint, reply.status() <= 0 ? "transport" : reply.transientFailure() ? "server" : "client");
-    }
-    return reply;
-  }
-
-  private void error(String endpoint, String kind) {
-    Counter.builder("triggerbot.sink.taskcluster.errors")
-        .description("Taskcluster calls without a 2xx answer, by endpoint and kind (transport, server, client, "
-            + "invalid)")
-        .tag("endpoint", endpoint)
-        .tag("kind", kind)
-        .register(registry)
-        .increment();
-  }
-
-  private Reply send(HttpClient http, HttpRequest request) {
-    try {
-      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-      JsonNode body = null;
-      String error = null;
-      try {
-        body = response.body().isEmpty() ? null : JSON.readTree(response.body());
-      } catch (IOException e) {
-        error = "HTTP " + response.statusCode() + " with a body that is not JSON";
-      }
-      if (error == null && (response.statusCode() < 200 || response.statusCode() >= 300)) {
-        error = "HTTP " + response.statusCode();
-      }
-      return new Reply(response.statusCode(), body, error);
-    } catch (IOException e) {
-      // No URL in the message: it names only the kind of failure.
-      return new Reply(0, null, e.getClass().getSimpleName()
-          + (e instanceof HttpTimeoutException ? " after " + timeout.toMillis() + " ms" : ""));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Reply(0, null, "interrupted");
-    }
-  }
-
-  /** A path segment: percent-encoded, "/" included (URLEncoder is for forms, so its '+' for space becomes %20). */
-  static String segment(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+    MeteredJsonHttp.Answer a = metered.send(endpoint, http, request);
+    return new Reply(a.status(), a.body(), a.error());
   }
 
   private static String query(String s) {
