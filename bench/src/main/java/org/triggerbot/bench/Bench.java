@@ -103,6 +103,16 @@ public final class Bench {
       System.err.print(BenchOptions.USAGE);
       return 2;
     }
+    if (options.taskclusterBridge()) {
+      try {
+        TaskclusterBridgeBench.run(options, System.err, System.out);
+        return 0;
+      } catch (Exception e) {
+        System.err.println("triggerbot bench --taskcluster-bridge: failed: " + e);
+        e.printStackTrace(System.err);
+        return 1;
+      }
+    }
     Path work = null;
     try {
       work = Files.createTempDirectory("triggerbot-bench-");
@@ -694,7 +704,7 @@ public final class Bench {
     out.printf("%-44s %s%n", name, value);
   }
 
-  private static Map<String, Object> machine() {
+  static Map<String, Object> machine() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("cpus", Runtime.getRuntime().availableProcessors());
     m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));

@@ -13,14 +13,18 @@ import java.util.List;
  * @param rates input rates (messages/s) of the latency runs
  * @param latencySeconds how long each latency run produces, after {@code warmupSeconds} not counted
  * @param heap the processor JVM's maximum heap ({@code -Xmx})
+ * @param taskclusterBridge run only the bridge's Taskcluster enrichment benchmark ({@link TaskclusterBridgeBench})
+ * @param tcTasks task results per case of that benchmark; null for its defaults (2000 at 0 ms, 500 at 20 ms)
  */
 record BenchOptions(boolean quick, int pushes, int jobs, List<Integer> rates, int latencySeconds, int warmupSeconds,
-    Path output, String heap, List<String> processorJvmOptions, long seed) {
+    Path output, String heap, List<String> processorJvmOptions, long seed, boolean taskclusterBridge,
+    Integer tcTasks) {
 
   static final String USAGE = """
       usage: triggerbot bench [--quick] [--output FILE] [--pushes N] [--jobs N] [--rates R1,R2]
                               [--latency-seconds S] [--heap SIZE] [--seed N]
                               [--processor-jvm-options "OPTS"]
+             triggerbot bench --taskcluster-bridge [--tc-tasks N] [--output FILE]
 
       Benchmarks the processor on this machine with an in-process KRaft broker, the processor in its own JVM:
         1. generates a realistic Pulse load (several-KB buildbot bodies, ~130 test jobs a push) and replays it
@@ -40,10 +44,21 @@ record BenchOptions(boolean quick, int pushes, int jobs, List<Integer> rates, in
         --processor-jvm-options "OPTS"
                              more options for the processor JVMs, e.g. a flight recording to profile them
         (default)            300 pushes, 100 and 1000 msg/s for 60 s each: about 10 minutes
+
+        --taskcluster-bridge runs only the bridge's Taskcluster enrichment benchmark (SPEC 3b), instead of the
+                             above: the real bridge between an embedded AMQP broker and an in-process KRaft broker,
+                             the Taskcluster simulator answering the task definitions over HTTP. For each queue
+                             answer latency (0 and 20 ms) and tc.task.fetch.concurrency (1 and 16), N results of
+                             N distinct tasks are queued first, then a new bridge is timed from its start until
+                             all N records are in pulse.raw (records/s), each checked to carry its task definition.
+                             Under 2 minutes. Writes its JSON to --output and prints a table.
+        --tc-tasks N         task results per case (default 2000 at 0 ms, 500 at 20 ms)
       """;
 
   static BenchOptions parse(List<String> args) {
     boolean quick = args.contains("--quick");
+    boolean taskclusterBridge = args.contains("--taskcluster-bridge");
+    Integer tcTasks = null;
     Integer pushes = null;
     int jobs = 130;
     List<Integer> rates = List.of(100, 1000);
@@ -54,7 +69,7 @@ record BenchOptions(boolean quick, int pushes, int jobs, List<Integer> rates, in
     long seed = 1;
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
-      if (a.equals("--quick")) {
+      if (a.equals("--quick") || a.equals("--taskcluster-bridge")) {
         continue;
       }
       if (i + 1 >= args.size()) {
@@ -77,14 +92,19 @@ record BenchOptions(boolean quick, int pushes, int jobs, List<Integer> rates, in
           case "--heap" -> heap = v;
           case "--processor-jvm-options" -> jvmOptions = List.of(v.trim().split("\\s+"));
           case "--seed" -> seed = Long.parseLong(v);
+          case "--tc-tasks" -> tcTasks = positive(a, Integer.parseInt(v));
           default -> throw new IllegalArgumentException("unknown argument: " + a);
         }
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException(a + " needs a number, got \"" + v + "\"");
       }
     }
+    if (tcTasks != null && !taskclusterBridge) {
+      throw new IllegalArgumentException("--tc-tasks applies to --taskcluster-bridge only");
+    }
     return new BenchOptions(quick, pushes != null ? pushes : quick ? 60 : 300, jobs, rates,
-        latencySeconds != null ? latencySeconds : quick ? 20 : 60, quick ? 5 : 10, output, heap, jvmOptions, seed);
+        latencySeconds != null ? latencySeconds : quick ? 20 : 60, quick ? 5 : 10, output, heap, jvmOptions, seed,
+        taskclusterBridge, tcTasks);
   }
 
   private static int positive(String option, int value) {
