@@ -87,9 +87,13 @@ public final class PulseBridge implements AutoCloseable {
 
   private sealed interface Event {}
 
-  // A carrier from the AMQP thread to the bridge loop, never compared or hashed: the array is fine.
+  /**
+   * A carrier from the AMQP thread to the bridge loop, never compared or hashed: the array is fine.
+   *
+   * @param taskId a Taskcluster result's task (read once, as it arrives, for the definition's prefetch), else null
+   */
   @SuppressWarnings("ArrayRecordComponent")
-  private record Delivered(long tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body)
+  private record Delivered(long tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body, String taskId)
       implements Event {}
 
   private record Completed(long tag, String routingKey, Exception error) implements Event {}
@@ -341,11 +345,13 @@ public final class PulseBridge implements AutoCloseable {
     return channel.basicConsume(queue, false, config.connectionName(), new DefaultConsumer(channel) {
       @Override
       public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+        String taskId = null;
         if (taskDefinitions != null && body.length <= config.hardMaxBytes()
             && TaskclusterRecord.isQueueExchange(envelope.getExchange())) {
-          taskDefinitions.prefetch(TaskclusterRecord.taskIdOf(body)); // its answer is taken in order, later
+          taskId = TaskclusterRecord.taskIdOf(body);
+          taskDefinitions.prefetch(taskId); // its answer is taken in order, later
         }
-        events.add(new Delivered(envelope.getDeliveryTag(), envelope, properties, body));
+        events.add(new Delivered(envelope.getDeliveryTag(), envelope, properties, body, taskId));
       }
 
       @Override
@@ -505,11 +511,28 @@ public final class PulseBridge implements AutoCloseable {
       return d.body();
     }
     JsonNode definition = taskDefinitions.definition(taskId.asText());
+    refillPrefetches();
     try {
       return PulseEnvelope.JSON.writeValueAsBytes(TaskclusterRecord.enriched(d.envelope().getExchange(),
           d.envelope().getRoutingKey(), message, definition, Instant.ofEpochMilli(receivedAt)));
     } catch (IOException e) {
       throw new IllegalStateException("a JSON tree could not be written: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Starts the definition requests of the deliveries waiting behind this one, as far as the concurrency allows: the
+   * broker hands over up to {@code amqp.prefetch} deliveries at once, more than a prefetch at arrival can start, so
+   * each answer taken makes room for the next waiting one. Bridge thread; a look at the waiting deliveries only.
+   */
+  private void refillPrefetches() {
+    for (Event e : events) { // weakly consistent: deliveries that arrive meanwhile were prefetched on arrival
+      if (!taskDefinitions.hasRoom()) {
+        return;
+      }
+      if (e instanceof Delivered waiting && waiting.taskId() != null) {
+        taskDefinitions.prefetch(waiting.taskId());
+      }
     }
   }
 

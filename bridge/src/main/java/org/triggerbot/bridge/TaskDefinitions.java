@@ -34,7 +34,8 @@ import org.triggerbot.common.PulseEnvelope;
  * <p><b>Prefetch.</b> The bridge writes deliveries in order, one at a time, so one request at a time would cap it at
  * one new task per round trip to the queue (20 per second at 50 ms). The AMQP client's thread therefore
  * {@linkplain #prefetch starts} the first request for each delivery's task as it arrives, up to
- * {@code tc.task.fetch.concurrency} at once; the bridge thread then takes the answer in order. Retries after a
+ * {@code tc.task.fetch.concurrency} at once, and the bridge thread, each time it takes an answer (in order), starts
+ * those of the deliveries waiting behind it that found no room. Retries after a
  * failure are made by the bridge thread, one at a time. Thread-safe; {@link #close()} ends a back-off early.
  */
 final class TaskDefinitions implements AutoCloseable {
@@ -218,6 +219,11 @@ final class TaskDefinitions implements AutoCloseable {
   /** Definitions kept now. */
   synchronized int cached() {
     return cache.size();
+  }
+
+  /** Whether a prefetch may start now. */
+  synchronized boolean hasRoom() {
+    return inflight.size() < settings.concurrency();
   }
 
   /** Prefetches started and not yet taken. */
