@@ -1,5 +1,6 @@
 package org.triggerbot.processor.query;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.triggerbot.processor.query.StoreValues.decision;
@@ -142,6 +143,25 @@ class HtmlPagesTest {
   }
 
   /** The card of one builder: from its name to the end of its section. */
+  @Test
+  void aTaskclusterRunIsNamedByItsTaskAndRun() {
+    Map<String, BuilderState> builders = new LinkedHashMap<>();
+    Map<String, Integer> runs = new LinkedHashMap<>();
+    runs.put("KkDeSaLFSq-OFo1QGc-hGQ/0", 2); // SPEC 3b: a run is (taskId, runId)
+    runs.put("NdzxKw8bS5Sw5DRhoiM14w/0", 0); // its clone
+    builders.put("test-linux1804-64/opt-mochitest-1", StoreValues.builder(1, "INTERMITTENT").setRuns(runs)
+        .setJobsIssued(1).build());
+    PushView view = PushViews.push(new PushRef("try", "abcdef012345"), push("INTERMITTENT_ONLY").build(), builders);
+
+    assertEquals(List.of(new PushView.Run(0, 2, "KkDeSaLFSq-OFo1QGc-hGQ"), new PushView.Run(0, 0,
+        "NdzxKw8bS5Sw5DRhoiM14w")), view.builders().get(0).runs());
+    String card = section(HtmlPages.push(view), "test-linux1804-64/opt-mochitest-1");
+    assertTrue(
+        card.contains("title=\"task KkDeSaLFSq-OFo1QGc-hGQ run 0, result 2\"") && card.contains("KkDeSa…/0 failure"),
+        card);
+    assertTrue(card.contains("NdzxKw…/0 success"), card);
+  }
+
   private static String section(String html, String builder) {
     int start = html.indexOf("<span>" + builder + "</span>");
     assertTrue(start >= 0, builder + " has a card: " + html);
