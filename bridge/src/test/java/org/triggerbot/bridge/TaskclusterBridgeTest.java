@@ -199,7 +199,9 @@ class TaskclusterBridgeTest {
     assertEquals(sent.exchange(), body.at("/_meta/exchange").asText());
     assertEquals(sent.routingKey(), body.at("/_meta/routing_key").asText());
     Long stamped = PulseEnvelope.read(RawTopic.bytes(m.getBody())).sent();
-    assertEquals(m.getReceivedAt().toEpochMilli(), stamped, "_meta.sent is when the bridge received it");
+    int runId = sent.body().get("runId").asInt();
+    assertEquals(java.time.Instant.parse(sent.body().at("/status/runs/" + runId + "/resolved").asText()).toEpochMilli(),
+        stamped, "_meta.sent is the run's resolved time, the event time");
     assertEquals(stamped, record.timestamp(), "the record time is _meta.sent");
 
     String taskId = sent.body().at("/status/taskId").asText();

@@ -12,12 +12,14 @@ import java.util.List;
  * its task's definition the rules read, so that the processor stays a pure function of {@code pulse.raw} and a
  * replay decides exactly as live. The bridge writes it; the processor, the replay and the tests read it.
  *
- * <pre>{"_meta": {"exchange": …, "routing_key": …, "sent": when the bridge received it},
+ * <pre>{"_meta": {"exchange": …, "routing_key": …, "sent": the run's resolved time, else when the bridge got it},
  *  "payload": the message as the queue published it (verbatim JSON),
  *  "task": {"routes", "tags", "metadata": {"name"}, "taskGroupId", "created", "extra": {"treeherder"}}}</pre>
  *
- * The {@code _meta} envelope is mozillapulse's, so that one reader finds the exchange and the receive time of
- * either input. Fields the definition lacks are left out, never invented.
+ * The {@code _meta} envelope is mozillapulse's, so that one reader finds the exchange and the time of either input.
+ * The queue publishes a result when its run resolves, so {@code sent} is the run's {@code resolved}, the event time
+ * (SPEC 3b): the record's timestamp, and a replay's stream time, are then the event time, as for buildbot. Fields the
+ * definition lacks are left out, never invented.
  */
 public final class TaskclusterRecord {
 
@@ -51,19 +53,36 @@ public final class TaskclusterRecord {
     }
   }
 
+  /** {@code status.runs[runId].resolved} of a queue message when it is an RFC 3339 time, else null. */
+  static String resolvedOf(JsonNode message) {
+    JsonNode runId = message.get("runId");
+    if (runId == null || !runId.isIntegralNumber()) {
+      return null;
+    }
+    for (JsonNode run : message.path("status").path("runs")) {
+      if (run.path("runId").isIntegralNumber() && run.path("runId").asLong() == runId.asLong()) {
+        JsonNode resolved = run.get("resolved");
+        return resolved != null && resolved.isTextual() && PulseEnvelope.rfc3339Millis(resolved.asText()) != null
+            ? resolved.asText() : null;
+      }
+    }
+    return null;
+  }
+
   /**
    * The enriched body.
    *
    * @param message the queue's message, a JSON object
    * @param definition the task's definition as {@code queue.task} answered it
-   * @param receivedAt when the message was received, for {@code _meta.sent}
+   * @param receivedAt when the message was received: {@code _meta.sent} when the run's {@code resolved} is unreadable
    */
   public static ObjectNode enriched(String exchange, String routingKey, JsonNode message, JsonNode definition,
       Instant receivedAt) {
     ObjectNode meta = NODES.objectNode();
     meta.put("exchange", exchange);
     meta.put("routing_key", routingKey);
-    meta.put("sent", receivedAt.toString());
+    String resolved = resolvedOf(message);
+    meta.put("sent", resolved != null ? resolved : receivedAt.toString());
     ObjectNode task = NODES.objectNode();
     for (String field : KEPT) {
       if (definition.has(field)) {

@@ -106,7 +106,7 @@ public final class TaskclusterJson {
         .put("exchange", "exchange/taskcluster-queue/v1/" + exchange)
         .put("routing_key", "primary." + taskId + "." + runId + ".mdc1.i-0123._.gecko-t-linux-large.gecko-level-1."
             + taskGroupId + "._")
-        .put("sent", resolved.plusSeconds(1).toString());
+        .put("sent", resolved.toString()); // the bridge's rule: the run's resolved time
     ObjectNode payload = root.putObject("payload");
     ObjectNode status = payload.putObject("status");
     status.put("taskId", taskId).put("provisionerId", "gecko-t").put("workerType", "t-linux-large")
