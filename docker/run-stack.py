@@ -5,19 +5,25 @@ pipeline works through them end to end.
 Usage: docker/run-stack.py        (root; after docker/build-images.sh has built the images; build-images.sh
                                    --check runs it)
 
-What runs: the services buildapi-sim, processor, bridge and trigger-sink and the one-shots pulse-exchange and
-demo-publish, each from its image's own filesystem (docker/imagefs.py: chroot as the image's user, with the
-image's environment, working directory, entrypoint and command, overridden as compose overrides them, its
-secrets under /run/secrets and its bind-mounted files), all in one fresh network namespace, as compose's network.
-Compose's service names resolve to loopback (/etc/hosts in each container, as a runtime writes it).
+What runs: the services taskcluster-sim, buildapi-sim, processor, bridge and trigger-sink and the one-shots
+pulse-exchange and demo-publish, each from its image's own filesystem (docker/imagefs.py: chroot as the image's
+user, with the image's environment, working directory, entrypoint, command and health check, overridden as
+compose overrides them, its secrets under /run/secrets and its bind-mounted files), all in one fresh network
+namespace, as compose's network. Compose's service names resolve to loopback (/etc/hosts in each container, as a
+runtime writes it). The services start at once, except taskcluster-sim, which starts and becomes healthy first:
+it declares the Taskcluster exchanges, which the bridge binds passively and stops without (compose: the bridge's
+depends_on).
 Kafka and RabbitMQ are not images of ours: an embedded KRaft broker and an embedded AMQP broker (Qpid Broker-J,
 org.triggerbot.demo.LocalBrokers, from the demo module's build) stand in for them, with every topic created as
 kafka-init creates it (one partition). So the Kafka port in compose's addresses, and the AMQP port, user,
-password and virtual host, are the embedded brokers'; everything else is compose's, verbatim.
+password and virtual host (also in TRIGGERBOT_AMQP_URI), are the embedded brokers'. taskcluster-sim runs without
+its --day (and --seed, --day-after): the decisions of that day would be added to the feed's, which the checks
+below compare with the feed's replay. Everything else is compose's, verbatim.
 
 What is checked, each with a deadline:
   1. pulse-exchange declares the exchange (exit 0);
-  2. every service becomes healthy by its image's own HEALTHCHECK, run in its filesystem;
+  2. every service becomes healthy by its image's own HEALTHCHECK (or compose's healthcheck), run in its
+     filesystem;
   3. demo-publish publishes examples/try-pushes.jsonl (exit 0);
   4. the processor's decisions, by reason (/metrics), equal the replay of that file (bin/triggerbot replay);
   5. the processor's verdict of every push (/api/pushes/...) equals the replay's final verdict;
@@ -35,13 +41,19 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import imagefs  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVICES = ("buildapi-sim", "processor", "bridge", "trigger-sink")
+SERVICES = ("taskcluster-sim", "buildapi-sim", "processor", "bridge", "trigger-sink")
+# Started, and healthy, before the others: the Taskcluster simulator declares the queue's exchanges, which the
+# bridge binds passively (and stops if they are missing).
+STARTED_FIRST = ("taskcluster-sim",)
+# Options left out of a service's command here, each with its value (see the module's docstring).
+DROPPED_OPTIONS = {"taskcluster-sim": ("--day", "--seed", "--day-after")}
 FEED = os.path.join(ROOT, "examples", "try-pushes.jsonl")
 JAVA = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
 HEALTHY_WITHIN = 180
@@ -72,6 +84,7 @@ def plan_container(name, service, secrets, info, root):
     # As Docker: compose's entrypoint replaces the image's and drops the image's CMD; its command replaces CMD.
     entrypoint = service.get("entrypoint", config.get("Entrypoint") or [])
     command = service.get("command", [] if "entrypoint" in service else config.get("Cmd") or [])
+    command = without_options(command, DROPPED_OPTIONS.get(name, ()))
     env = service.get("environment") or {}
     if isinstance(env, list):
         env = dict(entry.partition("=")[::2] for entry in env)
@@ -87,7 +100,41 @@ def plan_container(name, service, secrets, info, root):
             copies.append((os.path.join(ROOT, source), target.split(":")[0]))
     return {"name": name, "root": root, "config": config, "argv": [*entrypoint, *command],
             "env": {k: str(v) for k, v in env.items()}, "files": files, "copies": copies,
-            "health": imagefs.healthcheck(info)}
+            "health": health_of(service, info)}
+
+
+def without_options(argv, options):
+    """argv without each of options and the value after it."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in options:
+            skip = True
+        else:
+            kept.append(arg)
+    return kept
+
+
+def health_of(service, info):
+    """The image's HEALTHCHECK, with compose's healthcheck test and timeout in its place where it sets them."""
+    health = dict(imagefs.healthcheck(info))
+    override = service.get("healthcheck") or {}
+    if "test" in override:
+        test = override["test"]
+        health["Test"] = ["CMD-SHELL", test] if isinstance(test, str) else list(test)
+    if "timeout" in override:
+        health["Timeout"] = compose_duration_ns(override["timeout"])
+    return health
+
+
+def compose_duration_ns(value):
+    """A compose duration (e.g. 3s, 1m30s, 500ms) in nanoseconds."""
+    units = {"h": 3600e9, "m": 60e9, "s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|ns)", str(value))
+    if not parts or "".join(n + u for n, u in parts) != str(value):
+        raise StackFailed(f"cannot read the compose duration {value!r}")
+    return int(sum(float(n) * units[u] for n, u in parts))
 
 
 def write_files(plan):
@@ -152,6 +199,11 @@ def with_brokers(plan, brokers):
         env.update({"TRIGGERBOT_AMQP_PORT": str(brokers["amqpPort"]), "TRIGGERBOT_AMQP_USER": brokers["amqpUser"],
                     "TRIGGERBOT_AMQP_PASSWORD": brokers["amqpPassword"],
                     "TRIGGERBOT_AMQP_VHOST": brokers["amqpVirtualHost"]})
+    if "TRIGGERBOT_AMQP_URI" in env:  # compose's host (a service name), the embedded broker's port and user
+        host = urllib.parse.urlsplit(env["TRIGGERBOT_AMQP_URI"]).hostname
+        user, password, vhost = (urllib.parse.quote(brokers[key], safe="")
+                                 for key in ("amqpUser", "amqpPassword", "amqpVirtualHost"))
+        env["TRIGGERBOT_AMQP_URI"] = f"amqp://{user}:{password}@{host}:{brokers['amqpPort']}/{vhost}"
     return imagefs.environment(plan["root"], plan["config"], env)
 
 
@@ -305,11 +357,12 @@ def inside(plan_file):
     log(f"embedded brokers: Kafka {addresses['bootstrapServers']}, AMQP port {addresses['amqpPort']}")
     run_one_shot(plans["pulse-exchange"], addresses, work)
     processes = {}
-    for name in SERVICES:
-        out = open(os.path.join(work, name + ".log"), "w")
-        processes[name] = subprocess.Popen(command_of(plans[name], addresses), stdin=subprocess.DEVNULL,
-                                           stdout=out, stderr=subprocess.STDOUT)
-    await_healthy({name: plans[name] for name in SERVICES}, processes, addresses, work)
+    for wave in (STARTED_FIRST, [name for name in SERVICES if name not in STARTED_FIRST]):
+        for name in wave:
+            out = open(os.path.join(work, name + ".log"), "w")
+            processes[name] = subprocess.Popen(command_of(plans[name], addresses), stdin=subprocess.DEVNULL,
+                                               stdout=out, stderr=subprocess.STDOUT)
+        await_healthy({name: plans[name] for name in wave}, processes, addresses, work)
     run_one_shot(plans["demo-publish"], addresses, work)
     check_outcome(plans, work)
     for name, process in processes.items():  # a clean stop, as `docker compose down` sends SIGTERM

@@ -69,7 +69,9 @@ import org.triggerbot.common.Hawk;
  *   <li>{@code GET /api/queue/v1/task/{taskId}/artifacts/public/actions.json} (the name may also be sent as one
  *       segment, {@code public%2Factions.json}): for a decision task, 303 See Other to
  *       {@code /artifacts-store/{taskId}/public/actions.json}, which serves the file, as the real queue redirects to
- *       its storage (a client must follow the redirect); 404 {@code ResourceNotFound} for any other artifact, a task
+ *       its storage (a client must follow the redirect). The redirect names the host and port of the request's
+ *       {@code Host} header (else those of {@link #rootUrl()}), so that it works for a client that reached the
+ *       simulator by another name, e.g. a container's service name; 404 {@code ResourceNotFound} for any other artifact, a task
  *       without that artifact or after {@link #removeActionsJson}.</li>
  *   <li>{@code GET /api/index/v1/task/{namespace}}: {@code {namespace, taskId, rank, data, expires}} for every
  *       {@code index.}-route of a task, e.g. {@code gecko.v2.<project>.revision.<revision>.taskgraph.decision}
@@ -152,6 +154,8 @@ public final class TaskclusterSimulator implements AutoCloseable {
   private static final Pattern REVISION = Pattern.compile("^[0-9a-f]{40}$");
   private static final Pattern PROJECT = Pattern.compile("^[A-Za-z0-9_-]+$");
   private static final Pattern HAWK_ID = Pattern.compile("\\bid=\"([^\"]*)\"");
+  /** A {@code Host} header fit to put in a {@code Location}: a name or address, an optional port. */
+  private static final Pattern HOST_HEADER = Pattern.compile("^(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(?::\\d{1,5})?$");
 
   private final HttpServer server;
   private final ExecutorService executor;
@@ -919,7 +923,7 @@ public final class TaskclusterSimulator implements AutoCloseable {
         return taskStatusResponse(s.get(4));
       }
       if (s.get(3).equals("task") && n >= 7 && s.get(5).equals("artifacts")) {
-        return artifact(s.get(4), String.join("/", s.subList(6, n)));
+        return artifact(exchange, s.get(4), String.join("/", s.subList(6, n)));
       }
       if (s.get(3).equals("task-group") && n == 6 && s.get(5).equals("list")) {
         return listTaskGroup(s.get(4), rawQuery);
@@ -962,7 +966,7 @@ public final class TaskclusterSimulator implements AutoCloseable {
     return taskNotFound("status", taskId);
   }
 
-  private Response artifact(String taskId, String name) {
+  private Response artifact(HttpExchange exchange, String taskId, String name) {
     boolean present;
     synchronized (lock) {
       present = name.equals(ACTIONS_ARTIFACT) && actions.containsKey(taskId);
@@ -971,7 +975,9 @@ public final class TaskclusterSimulator implements AutoCloseable {
       return error(404, "ResourceNotFound", "Artifact `" + name + "` not found on task `" + taskId + "`",
           "getLatestArtifact", Map.of("taskId", taskId, "name", name));
     }
-    String location = rootUrl + ARTIFACT_STORE + "/" + taskId + "/" + ACTIONS_ARTIFACT;
+    String host = exchange.getRequestHeaders().getFirst("Host");
+    String base = host != null && HOST_HEADER.matcher(host).matches() ? "http://" + host : rootUrl;
+    String location = base + ARTIFACT_STORE + "/" + taskId + "/" + ACTIONS_ARTIFACT;
     ObjectNode answer = json.createObjectNode();
     answer.put("storageType", "s3");
     answer.put("url", location);

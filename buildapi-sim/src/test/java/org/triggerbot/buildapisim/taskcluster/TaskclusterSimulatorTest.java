@@ -17,6 +17,8 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -227,6 +229,35 @@ class TaskclusterSimulatorTest {
   }
 
   // --- actions.json and the index ----------------------------------------------------------
+
+  @Test
+  void theActionsJsonRedirectNamesTheHostTheClientAsked() throws Exception {
+    Push push = sim.addPush("try", REV, OWNER);
+    String path = "/api/queue/v1/task/" + push.taskGroupId() + "/artifacts/public/actions.json";
+
+    // As a container reaches the simulator by its service name (the JDK client does not let a test set Host).
+    assertEquals("http://taskcluster-sim:8011/artifacts-store/" + push.taskGroupId() + "/public/actions.json",
+        rawLocation(path, "taskcluster-sim:8011"));
+    assertEquals(sim.rootUrl() + "/artifacts-store/" + push.taskGroupId() + "/public/actions.json",
+        rawLocation(path, "bad host\tname"), "an unusable Host header: the root URL");
+  }
+
+  /** The Location header of a raw HTTP/1.1 GET of {@code path} sent with {@code host} as its Host header. */
+  private String rawLocation(String path, String host) throws IOException {
+    try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), sim.port())) {
+      socket.setSoTimeout((int) WAIT.toMillis());
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertTrue(answer.startsWith("HTTP/1.1 303"), answer);
+      for (String line : answer.split("\r\n", -1)) {
+        if (line.regionMatches(true, 0, "Location:", 0, 9)) {
+          return line.substring(9).trim();
+        }
+      }
+      throw new AssertionError("no Location in " + answer);
+    }
+  }
 
   @Test
   void actionsJsonIsARedirectToTheRealSampleWithThePushPutIn() throws Exception {
