@@ -7,8 +7,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -434,8 +432,8 @@ public final class BuildapiSimulator implements AutoCloseable {
     URI uri = exchange.getRequestURI();
     String rawPath = uri.getRawPath() == null ? "" : uri.getRawPath();
     try {
-      byte[] body = readBody(exchange);
-      if (!awaitLatency()) {
+      byte[] body = SimHttp.readBody(exchange, MAX_BODY_BYTES);
+      if (!SimHttp.awaitLatency(latency, closed)) {
         return; // closed while waiting; the finally below closes the connection
       }
       Parsed parsed = parse(exchange, rawPath, uri.getRawQuery(), body);
@@ -475,33 +473,6 @@ public final class BuildapiSimulator implements AutoCloseable {
       LOG.error("{} {}: simulator failure", method, rawPath, e);
     } finally {
       exchange.close();
-    }
-  }
-
-  /** The body, or null if it is larger than the limit. */
-  private static byte[] readBody(HttpExchange exchange) throws IOException {
-    try (InputStream in = exchange.getRequestBody()) {
-      byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
-      if (body.length > MAX_BODY_BYTES) {
-        // Drain the rest so the connection stays usable for the error response.
-        in.transferTo(OutputStream.nullOutputStream());
-        return null;
-      }
-      return body;
-    }
-  }
-
-  /** Waits the current latency; false if the simulator closed meanwhile. */
-  private boolean awaitLatency() {
-    Duration wait = latency;
-    if (wait.isZero()) {
-      return closed.getCount() != 0;
-    }
-    try {
-      return !closed.await(wait.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
     }
   }
 

@@ -4,11 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -62,13 +59,6 @@ public final class Main {
     // On success, return normally: exiting from here during a SIGTERM shutdown would block.
   }
 
-  /** Thrown for bad arguments or input files; the message is for the user. */
-  static final class UsageException extends Exception {
-    UsageException(String message) {
-      super(message);
-    }
-  }
-
   /** Parsed command line. {@code toString} leaves the password out. */
   record Config(SimulatorOptions options, String bindAddress, List<SeedBuild> seed) {}
 
@@ -87,7 +77,7 @@ public final class Main {
     Config config;
     try {
       config = parse(args, env);
-    } catch (UsageException e) {
+    } catch (SimCli.UsageException e) {
       err.println("triggerbot buildapi-sim: " + e.getMessage());
       err.println("Run 'triggerbot buildapi-sim --help' for usage.");
       return 2;
@@ -121,7 +111,7 @@ public final class Main {
     }
   }
 
-  static Config parse(List<String> args, Map<String, String> env) throws UsageException {
+  static Config parse(List<String> args, Map<String, String> env) throws SimCli.UsageException {
     int port = DEFAULT_PORT;
     String bind = "127.0.0.1";
     String user = null;
@@ -132,107 +122,61 @@ public final class Main {
     while (it.hasNext()) {
       String arg = it.next();
       switch (arg) {
-        case "--port" -> port = parsePort(value(arg, it));
-        case "--bind" -> bind = value(arg, it);
-        case "--user" -> user = value(arg, it);
-        case "--password-file" -> passwordFile = Path.of(value(arg, it));
-        case "--job-lag" -> jobLag = parseDuration(value(arg, it));
-        case "--seed" -> seedFile = Path.of(value(arg, it));
-        case "--password" -> throw new UsageException(
+        case "--port" -> port = SimCli.parsePort(SimCli.value(arg, it));
+        case "--bind" -> bind = SimCli.value(arg, it);
+        case "--user" -> user = SimCli.value(arg, it);
+        case "--password-file" -> passwordFile = Path.of(SimCli.value(arg, it));
+        case "--job-lag" -> jobLag = SimCli.parseDuration(arg, SimCli.value(arg, it), "PT30S");
+        case "--seed" -> seedFile = Path.of(SimCli.value(arg, it));
+        case "--password" -> throw new SimCli.UsageException(
             "--password is not accepted (it would show in ps); use --password-file or " + PASSWORD_ENV);
-        default -> throw new UsageException("unknown argument '" + arg + "'");
+        default -> throw new SimCli.UsageException("unknown argument '" + arg + "'");
       }
     }
     String password = null;
     if (user != null) {
-      password = passwordFile != null ? readPassword(passwordFile) : env.get(PASSWORD_ENV);
+      password = passwordFile != null ? SimCli.readSecretLine("--password-file", "password", passwordFile)
+          : env.get(PASSWORD_ENV);
       if (password == null || password.isEmpty()) {
-        throw new UsageException("--user " + user + " needs a password: --password-file FILE or "
+        throw new SimCli.UsageException("--user " + user + " needs a password: --password-file FILE or "
             + PASSWORD_ENV);
       }
     } else if (passwordFile != null) {
-      throw new UsageException("--password-file needs --user");
+      throw new SimCli.UsageException("--password-file needs --user");
     }
     SimulatorOptions options;
     try {
       options = new SimulatorOptions(port, user, password, jobLag);
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
+      throw new SimCli.UsageException(e.getMessage());
     }
     List<SeedBuild> seed = seedFile == null ? List.of() : readSeed(seedFile);
     return new Config(options, bind, seed);
   }
 
-  private static String value(String option, Iterator<String> it) throws UsageException {
-    if (!it.hasNext()) {
-      throw new UsageException(option + " needs a value");
-    }
-    return it.next();
-  }
-
-  private static int parsePort(String value) throws UsageException {
-    try {
-      int port = Integer.parseInt(value);
-      if (port < 0 || port > 65_535) {
-        throw new NumberFormatException();
-      }
-      return port;
-    } catch (NumberFormatException e) {
-      throw new UsageException("--port must be 0-65535, got '" + value + "'");
-    }
-  }
-
-  private static Duration parseDuration(String value) throws UsageException {
-    try {
-      Duration duration = Duration.parse(value);
-      if (duration.isNegative()) {
-        throw new UsageException("--job-lag must not be negative, got '" + value + "'");
-      }
-      return duration;
-    } catch (DateTimeParseException e) {
-      throw new UsageException("--job-lag must be an ISO-8601 duration such as PT30S, got '" + value + "'");
-    }
-  }
-
-  /** The file's first line, without its line ending. Never echoes the content in a message. */
-  private static String readPassword(Path file) throws UsageException {
-    try {
-      String content = Files.readString(file, StandardCharsets.UTF_8);
-      int end = content.indexOf('\n');
-      String line = end < 0 ? content : content.substring(0, end);
-      line = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
-      if (line.isEmpty()) {
-        throw new UsageException("password file " + file + " is empty");
-      }
-      return line;
-    } catch (IOException e) {
-      throw new UsageException("cannot read password file " + file + ": " + e);
-    }
-  }
-
   private static final Set<String> SEED_FIELDS = Set.of("branch", "revision", "buildername", "status");
 
-  static List<SeedBuild> readSeed(Path file) throws UsageException {
+  static List<SeedBuild> readSeed(Path file) throws SimCli.UsageException {
     JsonNode root;
     try {
       root = new ObjectMapper().readTree(file.toFile());
     } catch (IOException e) {
-      throw new UsageException("cannot read seed file " + file + ": " + e.getMessage());
+      throw new SimCli.UsageException("cannot read seed file " + file + ": " + e.getMessage());
     }
     if (root == null || !root.isArray()) {
-      throw new UsageException("seed file " + file + " must hold a JSON list of builds");
+      throw new SimCli.UsageException("seed file " + file + " must hold a JSON list of builds");
     }
     List<SeedBuild> builds = new ArrayList<>();
     for (int i = 0; i < root.size(); i++) {
       JsonNode item = root.get(i);
       String where = "seed file " + file + ", item " + i;
       if (!item.isObject()) {
-        throw new UsageException(where + ": must be an object");
+        throw new SimCli.UsageException(where + ": must be an object");
       }
       for (Iterator<String> names = item.fieldNames(); names.hasNext();) {
         String name = names.next();
         if (!SEED_FIELDS.contains(name)) {
-          throw new UsageException(where + ": unknown field '" + name + "' (expected " + SEED_FIELDS + ")");
+          throw new SimCli.UsageException(where + ": unknown field '" + name + "' (expected " + SEED_FIELDS + ")");
         }
       }
       String branch = text(item, "branch", where);
@@ -242,7 +186,7 @@ public final class Main {
       JsonNode statusNode = item.get("status");
       if (statusNode != null) {
         if (!statusNode.isInt() || statusNode.asInt() < 0 || statusNode.asInt() > SelfServeState.MAX_STATUS) {
-          throw new UsageException(where + ": status must be an integer 0-" + SelfServeState.MAX_STATUS);
+          throw new SimCli.UsageException(where + ": status must be an integer 0-" + SelfServeState.MAX_STATUS);
         }
         status = statusNode.asInt();
       }
@@ -251,10 +195,10 @@ public final class Main {
     return builds;
   }
 
-  private static String text(JsonNode item, String field, String where) throws UsageException {
+  private static String text(JsonNode item, String field, String where) throws SimCli.UsageException {
     JsonNode node = item.get(field);
     if (node == null || !node.isTextual() || node.asText().isBlank()) {
-      throw new UsageException(where + ": '" + field + "' must be a non-blank string");
+      throw new SimCli.UsageException(where + ": '" + field + "' must be a non-blank string");
     }
     return node.asText();
   }

@@ -2,13 +2,20 @@ package org.triggerbot.buildapisim;
 
 import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.time.Duration;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** What the simulators' HTTP servers share: writing an answer, their threads, and their bounded request logs. */
+/**
+ * What the simulators' HTTP servers share: reading a bounded request body, a simulated latency, writing an answer,
+ * their threads, and their bounded request logs.
+ */
 public final class SimHttp {
 
   private SimHttp() {}
@@ -44,6 +51,32 @@ public final class SimHttp {
       if (log.size() > max) {
         log.pollFirstEntry();
       }
+    }
+  }
+
+  /** The request's body, or null if it is larger than {@code max} bytes (the rest is drained, so the connection
+   * stays usable for the error answer). */
+  public static byte[] readBody(HttpExchange exchange, int max) throws IOException {
+    try (InputStream in = exchange.getRequestBody()) {
+      byte[] body = in.readNBytes(max + 1);
+      if (body.length > max) {
+        in.transferTo(OutputStream.nullOutputStream());
+        return null;
+      }
+      return body;
+    }
+  }
+
+  /** Waits {@code latency} (a simulated slow answer); false if {@code closed} was counted down meanwhile. */
+  public static boolean awaitLatency(Duration latency, CountDownLatch closed) {
+    if (latency.isZero()) {
+      return closed.getCount() != 0;
+    }
+    try {
+      return !closed.await(latency.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
     }
   }
 }

@@ -7,11 +7,8 @@ import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -24,6 +21,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import org.triggerbot.buildapisim.SimCli;
 
 /**
  * {@code triggerbot taskcluster-sim}: runs a {@link TaskclusterSimulator} as a service until SIGTERM (or Ctrl-C), as
@@ -102,13 +100,6 @@ public final class TaskclusterMain {
     // On success, return normally: exiting from here during a SIGTERM shutdown would block.
   }
 
-  /** Thrown for bad arguments or input files; the message is for the user and never holds a secret. */
-  static final class UsageException extends Exception {
-    UsageException(String message) {
-      super(message);
-    }
-  }
-
   /** {@code --day}: pushes, test tasks per push, and the percentage of all those tasks that fail. */
   record Day(int pushes, int tasks, int failurePercent) {}
 
@@ -150,7 +141,7 @@ public final class TaskclusterMain {
     Config config;
     try {
       config = parse(args, env);
-    } catch (UsageException e) {
+    } catch (SimCli.UsageException e) {
       err.println("triggerbot taskcluster-sim: " + e.getMessage());
       err.println("Run 'triggerbot taskcluster-sim --help' for usage.");
       return 2;
@@ -211,7 +202,7 @@ public final class TaskclusterMain {
     }
   }
 
-  static Config parse(List<String> args, Map<String, String> env) throws UsageException {
+  static Config parse(List<String> args, Map<String, String> env) throws SimCli.UsageException {
     int port = DEFAULT_PORT;
     String bind = "127.0.0.1";
     Path amqpUriFile = null;
@@ -227,34 +218,35 @@ public final class TaskclusterMain {
     while (it.hasNext()) {
       String arg = it.next();
       switch (arg) {
-        case "--port" -> port = parsePort(value(arg, it));
-        case "--bind" -> bind = nonBlank(arg, value(arg, it));
-        case "--amqp-uri-file" -> amqpUriFile = Path.of(value(arg, it));
-        case "--routing-keys" -> routingKeys = parseRoutingKeys(value(arg, it));
-        case "--client-id" -> clientId = nonBlank(arg, value(arg, it));
-        case "--access-token-file" -> accessTokenFile = Path.of(value(arg, it));
-        case "--clone-lag" -> cloneLag = parseDuration(arg, value(arg, it));
-        case "--broken" -> broken = parseRegex(arg, value(arg, it));
-        case "--day" -> day = parseDay(value(arg, it));
-        case "--seed" -> seed = parseSeed(value(arg, it));
-        case "--day-after" -> dayAfter = parseUrl(arg, value(arg, it));
-        case "--amqp-uri" -> throw new UsageException(
+        case "--port" -> port = SimCli.parsePort(SimCli.value(arg, it));
+        case "--bind" -> bind = nonBlank(arg, SimCli.value(arg, it));
+        case "--amqp-uri-file" -> amqpUriFile = Path.of(SimCli.value(arg, it));
+        case "--routing-keys" -> routingKeys = parseRoutingKeys(SimCli.value(arg, it));
+        case "--client-id" -> clientId = nonBlank(arg, SimCli.value(arg, it));
+        case "--access-token-file" -> accessTokenFile = Path.of(SimCli.value(arg, it));
+        case "--clone-lag" -> cloneLag = SimCli.parseDuration(arg, SimCli.value(arg, it), "PT5S");
+        case "--broken" -> broken = parseRegex(arg, SimCli.value(arg, it));
+        case "--day" -> day = parseDay(SimCli.value(arg, it));
+        case "--seed" -> seed = parseSeed(SimCli.value(arg, it));
+        case "--day-after" -> dayAfter = parseUrl(arg, SimCli.value(arg, it));
+        case "--amqp-uri" -> throw new SimCli.UsageException(
             "--amqp-uri is not accepted (it holds a password, which ps would show); use --amqp-uri-file or "
                 + AMQP_URI_ENV);
-        case "--access-token" -> throw new UsageException(
+        case "--access-token" -> throw new SimCli.UsageException(
             "--access-token is not accepted (ps would show it); use --access-token-file or " + ACCESS_TOKEN_ENV);
-        default -> throw new UsageException("unknown argument '" + arg + "'");
+        default -> throw new SimCli.UsageException("unknown argument '" + arg + "'");
       }
     }
     if (day == null && seed != null) {
-      throw new UsageException("--seed needs --day");
+      throw new SimCli.UsageException("--seed needs --day");
     }
     if (day == null && dayAfter != null) {
-      throw new UsageException("--day-after needs --day");
+      throw new SimCli.UsageException("--day-after needs --day");
     }
     AmqpTarget amqp = null;
     if (amqpUriFile != null) {
-      amqp = amqpTarget(readSecret("--amqp-uri-file", "AMQP URI", amqpUriFile), "--amqp-uri-file " + amqpUriFile);
+      amqp = amqpTarget(SimCli.readSecretLine("--amqp-uri-file", "AMQP URI", amqpUriFile),
+          "--amqp-uri-file " + amqpUriFile);
     } else if (env.get(AMQP_URI_ENV) != null && !env.get(AMQP_URI_ENV).isBlank()) {
       amqp = amqpTarget(env.get(AMQP_URI_ENV).trim(), AMQP_URI_ENV);
     }
@@ -264,14 +256,15 @@ public final class TaskclusterMain {
     String accessToken = null;
     if (clientId != null) {
       accessToken = accessTokenFile != null
-          ? readSecret("--access-token-file", "access token", accessTokenFile)
+          ? SimCli.readSecretLine("--access-token-file", "access token", accessTokenFile)
           : env.get(ACCESS_TOKEN_ENV);
       if (accessToken == null || accessToken.isEmpty()) {
-        throw new UsageException("--client-id " + clientId + " needs an access token: --access-token-file FILE or "
-            + ACCESS_TOKEN_ENV);
+        throw new SimCli.UsageException(
+            "--client-id " + clientId + " needs an access token: --access-token-file FILE or "
+                + ACCESS_TOKEN_ENV);
       }
     } else if (accessTokenFile != null) {
-      throw new UsageException("--access-token-file needs --client-id");
+      throw new SimCli.UsageException("--access-token-file needs --client-id");
     }
     return new Config(port, bind, amqp, clientId, accessToken, cloneLag, broken, day,
         seed == null ? DEFAULT_SEED : seed, dayAfter);
@@ -400,92 +393,61 @@ public final class TaskclusterMain {
     return hidden;
   }
 
-  private static String value(String option, Iterator<String> it) throws UsageException {
-    if (!it.hasNext()) {
-      throw new UsageException(option + " needs a value");
-    }
-    return it.next();
-  }
-
-  private static String nonBlank(String option, String value) throws UsageException {
+  private static String nonBlank(String option, String value) throws SimCli.UsageException {
     if (value.isBlank()) {
-      throw new UsageException(option + " must not be blank");
+      throw new SimCli.UsageException(option + " must not be blank");
     }
     return value;
   }
 
-  private static int parsePort(String value) throws UsageException {
-    try {
-      int port = Integer.parseInt(value);
-      if (port < 0 || port > 65_535) {
-        throw new NumberFormatException();
-      }
-      return port;
-    } catch (NumberFormatException e) {
-      throw new UsageException("--port must be 0-65535, got '" + value + "'");
-    }
-  }
-
-  private static AmqpTarget.RoutingKeys parseRoutingKeys(String value) throws UsageException {
+  private static AmqpTarget.RoutingKeys parseRoutingKeys(String value) throws SimCli.UsageException {
     return switch (value) {
       case "route-first" -> AmqpTarget.RoutingKeys.ROUTE_FIRST;
       case "primary" -> AmqpTarget.RoutingKeys.PRIMARY;
-      default -> throw new UsageException("--routing-keys must be route-first or primary, got '" + value + "'");
+      default -> throw new SimCli.UsageException("--routing-keys must be route-first or primary, got '" + value + "'");
     };
   }
 
-  private static Duration parseDuration(String option, String value) throws UsageException {
-    try {
-      Duration duration = Duration.parse(value);
-      if (duration.isNegative()) {
-        throw new UsageException(option + " must not be negative, got '" + value + "'");
-      }
-      return duration;
-    } catch (DateTimeParseException e) {
-      throw new UsageException(option + " must be an ISO-8601 duration such as PT5S, got '" + value + "'");
-    }
-  }
-
-  private static Pattern parseRegex(String option, String value) throws UsageException {
+  private static Pattern parseRegex(String option, String value) throws SimCli.UsageException {
     try {
       return Pattern.compile(value);
     } catch (PatternSyntaxException e) {
-      throw new UsageException(option + " is not a regular expression: " + e.getDescription() + " in '" + value
+      throw new SimCli.UsageException(option + " is not a regular expression: " + e.getDescription() + " in '" + value
           + "'");
     }
   }
 
-  private static Day parseDay(String value) throws UsageException {
+  private static Day parseDay(String value) throws SimCli.UsageException {
     String expected = "--day must be PUSHES,TASKS,FAILURE_PERCENT (PUSHES 1-" + MAX_DAY_PUSHES + ", TASKS 1-"
         + MAX_DAY_TASKS + ", FAILURE_PERCENT 0-100), got '" + value + "'";
     String[] parts = value.split(",", -1);
     if (parts.length != 3) {
-      throw new UsageException(expected);
+      throw new SimCli.UsageException(expected);
     }
     int[] numbers = new int[3];
     for (int i = 0; i < 3; i++) {
       try {
         numbers[i] = Integer.parseInt(parts[i].trim());
       } catch (NumberFormatException e) {
-        throw new UsageException(expected);
+        throw new SimCli.UsageException(expected);
       }
     }
     if (numbers[0] < 1 || numbers[0] > MAX_DAY_PUSHES || numbers[1] < 1 || numbers[1] > MAX_DAY_TASKS
         || numbers[2] < 0 || numbers[2] > 100) {
-      throw new UsageException(expected);
+      throw new SimCli.UsageException(expected);
     }
     return new Day(numbers[0], numbers[1], numbers[2]);
   }
 
-  private static long parseSeed(String value) throws UsageException {
+  private static long parseSeed(String value) throws SimCli.UsageException {
     try {
       return Long.parseLong(value);
     } catch (NumberFormatException e) {
-      throw new UsageException("--seed must be an integer, got '" + value + "'");
+      throw new SimCli.UsageException("--seed must be an integer, got '" + value + "'");
     }
   }
 
-  private static URI parseUrl(String option, String value) throws UsageException {
+  private static URI parseUrl(String option, String value) throws SimCli.UsageException {
     try {
       URI uri = new URI(value);
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
@@ -495,34 +457,18 @@ public final class TaskclusterMain {
       }
       return uri;
     } catch (URISyntaxException e) {
-      throw new UsageException(option + " must be an http(s) URL such as http://bridge:9402/health/ready, got '"
+      throw new SimCli.UsageException(option + " must be an http(s) URL such as http://bridge:9402/health/ready, got '"
           + value + "'");
     }
   }
 
   /** The URI as a target; the message names where it came from, never the URI (it holds a password). */
-  private static AmqpTarget amqpTarget(String uri, String source) throws UsageException {
+  private static AmqpTarget amqpTarget(String uri, String source) throws SimCli.UsageException {
     try {
       return AmqpTarget.fromUri(uri);
     } catch (IllegalArgumentException e) {
-      throw new UsageException(source + ": " + e.getMessage());
+      throw new SimCli.UsageException(source + ": " + e.getMessage());
     }
   }
 
-  /** The file's first line, without its line ending. Never echoes the content in a message. */
-  private static String readSecret(String option, String what, Path file) throws UsageException {
-    String content;
-    try {
-      content = Files.readString(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UsageException(option + ": cannot read the " + what + " file " + file + ": " + e);
-    }
-    int end = content.indexOf('\n');
-    String line = end < 0 ? content : content.substring(0, end);
-    line = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
-    if (line.isBlank()) {
-      throw new UsageException(option + ": the " + what + " file " + file + " is empty");
-    }
-    return line.strip();
-  }
 }

@@ -9,8 +9,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -874,8 +872,8 @@ public final class TaskclusterSimulator implements AutoCloseable {
     String rawPath = uri.getRawPath() == null ? "" : uri.getRawPath();
     String rawQuery = uri.getRawQuery();
     try {
-      byte[] body = readBody(exchange);
-      if (!awaitLatency()) {
+      byte[] body = SimHttp.readBody(exchange, MAX_BODY_BYTES);
+      if (!SimHttp.awaitLatency(latency, closed)) {
         return; // closed while waiting; the finally below closes the connection
       }
       List<String> segments = null;
@@ -1267,32 +1265,6 @@ public final class TaskclusterSimulator implements AutoCloseable {
       return json.writeValueAsBytes(value);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("Cannot write JSON", e);
-    }
-  }
-
-  /** The body, or null if it is larger than the limit. */
-  private static byte[] readBody(HttpExchange exchange) throws IOException {
-    try (InputStream in = exchange.getRequestBody()) {
-      byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
-      if (body.length > MAX_BODY_BYTES) {
-        in.transferTo(OutputStream.nullOutputStream());
-        return null;
-      }
-      return body;
-    }
-  }
-
-  /** Waits the current latency; false if the simulator closed meanwhile. */
-  private boolean awaitLatency() {
-    Duration wait = latency;
-    if (wait.isZero()) {
-      return closed.getCount() != 0;
-    }
-    try {
-      return !closed.await(wait.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
     }
   }
 
