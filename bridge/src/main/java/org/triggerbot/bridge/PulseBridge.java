@@ -90,11 +90,17 @@ public final class PulseBridge implements AutoCloseable {
   /**
    * A carrier from the AMQP thread to the bridge loop, never compared or hashed: the array is fine.
    *
-   * @param taskId a Taskcluster result's task (read once, as it arrives, for the definition's prefetch), else null
+   * @param message a Taskcluster result's JSON, read once as it arrives (for the definition's prefetch and the
+   *     enrichment), or null: not a Taskcluster result, Taskcluster off, or not a JSON object
    */
   @SuppressWarnings("ArrayRecordComponent")
-  private record Delivered(long tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body, String taskId)
-      implements Event {}
+  private record Delivered(long tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body,
+      JsonNode message) implements Event {
+
+    String taskId() {
+      return TaskclusterRecord.taskIdOf(message);
+    }
+  }
 
   private record Completed(long tag, String routingKey, Exception error) implements Event {}
 
@@ -345,13 +351,13 @@ public final class PulseBridge implements AutoCloseable {
     return channel.basicConsume(queue, false, config.connectionName(), new DefaultConsumer(channel) {
       @Override
       public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
-        String taskId = null;
+        JsonNode message = null;
         if (taskDefinitions != null && body.length <= config.hardMaxBytes()
             && TaskclusterRecord.isQueueExchange(envelope.getExchange())) {
-          taskId = TaskclusterRecord.taskIdOf(body);
-          taskDefinitions.prefetch(taskId); // its answer is taken in order, later
+          message = TaskclusterRecord.readMessage(body);
+          taskDefinitions.prefetch(TaskclusterRecord.taskIdOf(message)); // its answer is taken in order, later
         }
-        events.add(new Delivered(envelope.getDeliveryTag(), envelope, properties, body, taskId));
+        events.add(new Delivered(envelope.getDeliveryTag(), envelope, properties, body, message));
       }
 
       @Override
@@ -500,17 +506,12 @@ public final class PulseBridge implements AutoCloseable {
    *     {@code pulse.rejected} as {@code TASK_UNAVAILABLE}, with its original body
    */
   private byte[] enrich(Delivered d, long receivedAt) throws TaskDefinitions.Unavailable {
-    JsonNode message;
-    try {
-      message = PulseEnvelope.JSON.readTree(d.body());
-    } catch (IOException e) {
+    String taskId = d.taskId(); // the message was read as it arrived
+    if (taskId == null) {
       return d.body();
     }
-    JsonNode taskId = message == null ? null : message.path("status").get("taskId");
-    if (message == null || !message.isObject() || taskId == null || !taskId.isTextual()) {
-      return d.body();
-    }
-    JsonNode definition = taskDefinitions.definition(taskId.asText());
+    JsonNode message = d.message();
+    JsonNode definition = taskDefinitions.definition(taskId);
     refillPrefetches();
     try {
       return PulseEnvelope.JSON.writeValueAsBytes(TaskclusterRecord.enriched(d.envelope().getExchange(),
@@ -530,7 +531,7 @@ public final class PulseBridge implements AutoCloseable {
       if (!taskDefinitions.hasRoom()) {
         return;
       }
-      if (e instanceof Delivered waiting && waiting.taskId() != null) {
+      if (e instanceof Delivered waiting && waiting.message() != null) {
         taskDefinitions.prefetch(waiting.taskId());
       }
     }

@@ -39,18 +39,20 @@ public final class TaskclusterRecord {
     return exchange != null && exchange.startsWith(QUEUE_EXCHANGE_PREFIX);
   }
 
-  /**
-   * The {@code taskId} of a queue message ({@code status.taskId}), or null when the body is not a JSON object with
-   * one.
-   */
-  public static String taskIdOf(byte[] body) {
+  /** A queue message's JSON object, or null when the body is not one (it is then copied, and rejected, as is). */
+  public static JsonNode readMessage(byte[] body) {
     try {
       JsonNode root = PulseEnvelope.JSON.readTree(body);
-      JsonNode id = root == null ? null : root.path("status").get("taskId");
-      return id != null && id.isTextual() && !id.asText().isEmpty() ? id.asText() : null;
+      return root != null && root.isObject() ? root : null;
     } catch (IOException e) {
       return null;
     }
+  }
+
+  /** The {@code taskId} of a queue message ({@code status.taskId}), or null when it has none that is text. */
+  public static String taskIdOf(JsonNode message) {
+    JsonNode id = message == null ? null : message.path("status").get("taskId");
+    return id != null && id.isTextual() ? id.asText() : null;
   }
 
   /** {@code status.runs[runId].resolved} of a queue message when it is an RFC 3339 time, else null. */

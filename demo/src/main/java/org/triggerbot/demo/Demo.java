@@ -146,9 +146,7 @@ public final class Demo {
     try (LocalPipeline pipeline = LocalPipeline.startInfrastructure("demo-" + Long.toHexString(System.nanoTime()))) {
       Set<String> pushes = new java.util.TreeSet<>();
       int jobs = registerJobs(feed, parser, pipeline.buildapi(), pushes);
-      Map<String, String> policyValues = new TreeMap<>();
-      assignments.forEach(a -> policyValues.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1)));
-      pipeline.startServices(policyValues, Duration.ofSeconds(1));
+      pipeline.startServices(PolicyConfig.values(assignments), Duration.ofSeconds(1));
       out.printf("pipeline up in %.1f s; buildapi knows %d jobs; publishing %d Pulse messages to %s%n",
           seconds(started), jobs, feed.size(), LocalPipeline.EXCHANGE);
       pipeline.publish(feed);

@@ -63,8 +63,7 @@ final class TaskclusterDemo {
       err.println("triggerbot demo: " + e.getMessage());
       return 2;
     }
-    Map<String, String> policyValues = new TreeMap<>();
-    all.forEach(a -> policyValues.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1)));
+    Map<String, String> policyValues = PolicyConfig.values(all);
     out.println("starting Kafka (KRaft), an AMQP broker and the Taskcluster simulator...");
     try (LocalPipeline pipeline =
         LocalPipeline.startInfrastructure("demo-" + Long.toHexString(System.nanoTime()), true)) {

@@ -31,8 +31,9 @@ class TaskclusterEndToEndTest {
 
   @Test
   void aFailureIsRetriggeredOnceThroughTheHookAndItsPassingCloneMakesThePushIntermittent() throws Exception {
-    Map<String, String> values = new TreeMap<>(Map.of(PolicyConfig.TASKCLUSTER_ENABLED, "true"));
-    PolicySettings policy = PolicyConfig.fromAssignments(List.of(PolicyConfig.TASKCLUSTER_ENABLED + "=true"));
+    List<String> assignments = List.of(PolicyConfig.TASKCLUSTER_ENABLED + "=true");
+    Map<String, String> values = PolicyConfig.values(assignments);
+    PolicySettings policy = PolicyConfig.fromAssignments(assignments);
     ByteArrayOutputStream transcript = new ByteArrayOutputStream();
     TaskclusterDemo.Result r;
     try (LocalPipeline pipeline = LocalPipeline.startInfrastructure("e2e-token", true);

@@ -25,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -43,7 +42,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.triggerbot.buildapisim.taskcluster.TaskclusterMain.Day;
 import org.triggerbot.buildapisim.taskcluster.TaskclusterMain.PlannedPush;
 import org.triggerbot.buildapisim.taskcluster.TaskclusterMain.PlannedTask;
-import org.triggerbot.common.Hawk;
 import org.triggerbot.testsupport.AmqpBroker;
 import org.triggerbot.testsupport.Await;
 
@@ -60,8 +58,9 @@ class TaskclusterMainTest {
       Pattern.compile("day push (\\d+)/(\\d+): try ([0-9a-f]{40}) by \\S+, task group (\\S+): (\\d+) test tasks, "
           + "(\\d+) failed");
   private static final String CLIENT = "project/triggerbot/retrigger";
-  private static final String TOKEN = "tc-token-never-printed-0123456789";
-  private static final String BROKER_SECRET = "S3cret-broker-password";
+  /** Random per run: what the tests must never find printed. */
+  private static final String TOKEN = "tc-" + java.util.UUID.randomUUID();
+  private static final String BROKER_SECRET = "broker-" + java.util.UUID.randomUUID();
   private static final Duration WAIT = Duration.ofSeconds(30);
 
   @TempDir
@@ -245,7 +244,7 @@ class TaskclusterMainTest {
         try {
           String rootUrl = awaitRootUrl(exit);
           // 2 pushes of 6 tasks: 12 results, round(12 * 25 %) = 3 of them failed.
-          List<GetResponse> results = receive(channel, queue, 12);
+          List<GetResponse> results = SimulatorCalls.receive(channel, queue, 12, WAIT);
           assertEquals(3, results.stream()
               .filter(r -> r.getEnvelope().getExchange().equals(PulsePublisher.TASK_FAILED)).count());
           Await.until("the day's lines", WAIT, () -> dayPushes().size() == 2);
@@ -370,20 +369,6 @@ class TaskclusterMainTest {
     return DAY_PUSH.matcher(text(out)).results().toList();
   }
 
-  /** Waits until {@code count} messages arrived in {@code queue} (acknowledged). */
-  private static List<GetResponse> receive(Channel channel, String queue, int count) {
-    List<GetResponse> got = new ArrayList<>();
-    Await.until(count + " message(s) in " + queue, WAIT, () -> {
-      GetResponse next = channel.basicGet(queue, true);
-      if (next != null) {
-        got.add(next);
-      }
-      return got.size() >= count;
-    });
-    assertEquals(count, got.size());
-    return got;
-  }
-
   private JsonNode getJson(String url) throws IOException, InterruptedException {
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
         HttpResponse.BodyHandlers.ofString());
@@ -409,14 +394,7 @@ class TaskclusterMainTest {
     ObjectNode user = payload.putObject("user");
     user.put("taskId", taskId);
     user.putObject("input").put("times", 1);
-    byte[] body = JSON.writeValueAsBytes(payload);
-    URI uri = URI.create(rootUrl + path);
-    String authorization = Hawk.header(new Hawk.Credentials(clientId, accessToken), "POST", uri, body,
-        "application/json");
-    return http.send(HttpRequest.newBuilder(uri)
-        .header("Content-Type", "application/json")
-        .header("Authorization", authorization)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    return SimulatorCalls.trigger(http, URI.create(rootUrl + path), payload, clientId, accessToken);
   }
 
   private void assertSecretsHidden() {

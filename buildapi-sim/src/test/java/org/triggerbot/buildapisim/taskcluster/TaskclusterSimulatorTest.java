@@ -43,7 +43,6 @@ import org.triggerbot.buildapisim.taskcluster.TaskclusterSimulator.PulseMessage;
 import org.triggerbot.buildapisim.taskcluster.TaskclusterSimulator.Push;
 import org.triggerbot.buildapisim.taskcluster.TaskclusterSimulator.RecordedRequest;
 import org.triggerbot.buildapisim.taskcluster.TaskclusterSimulator.Trigger;
-import org.triggerbot.common.Hawk;
 import org.triggerbot.testsupport.AmqpBroker;
 import org.triggerbot.testsupport.Await;
 import org.triggerbot.testsupport.EmbeddedQpid;
@@ -571,7 +570,7 @@ class TaskclusterSimulatorTest {
 
       sim.runTask(taskId, Outcome.FAILED);
 
-      List<GetResponse> got = receive(channel, queue, 1);
+      List<GetResponse> got = SimulatorCalls.receive(channel, queue, 1, WAIT);
       GetResponse message = got.get(0);
       AMQP.BasicProperties properties = message.getProps();
       assertEquals("application/json", properties.getContentType());
@@ -621,7 +620,7 @@ class TaskclusterSimulatorTest {
       String queue = bind(channel, PulsePublisher.TASK_FAILED, "route.tc-treeherder.v2.try.#");
       channel.queueBind(queue, PulsePublisher.TASK_COMPLETED, "route.tc-treeherder.v2.try.#");
       sim.runTask(failed, Outcome.FAILED);
-      receive(channel, queue, 1);
+      SimulatorCalls.receive(channel, queue, 1, WAIT);
 
       HttpResponse<String> response = trigger(retriggerPayload(push, failed, 3), CLIENT, TOKEN,
           hookPath(HOOK_GROUP, HOOK_ID));
@@ -634,7 +633,7 @@ class TaskclusterSimulatorTest {
       }
 
       // The action task's completion and the three clones' results.
-      List<GetResponse> got = receive(channel, queue, 4);
+      List<GetResponse> got = SimulatorCalls.receive(channel, queue, 4, WAIT);
 
       List<String> order = new ArrayList<>();
       for (GetResponse message : got) {
@@ -706,7 +705,7 @@ class TaskclusterSimulatorTest {
 
       sim.runTask(taskId, Outcome.COMPLETED);
 
-      GetResponse message = receive(channel, byPrimary, 1).get(0);
+      GetResponse message = SimulatorCalls.receive(channel, byPrimary, 1, WAIT).get(0);
       assertEquals(sim.pulseMessages().get(0).primaryKey(), message.getEnvelope().getRoutingKey());
       assertEquals(List.of("route.tc-treeherder.v2.try." + REV + "." + push.pushlogId()),
           ccHeader(message.getProps()));
@@ -798,14 +797,7 @@ class TaskclusterSimulatorTest {
 
   private HttpResponse<String> trigger(JsonNode payload, String clientId, String accessToken, String path)
       throws IOException, InterruptedException {
-    byte[] body = JSON.writeValueAsBytes(payload);
-    URI uri = URI.create(sim.rootUrl() + path);
-    String authorization = Hawk.header(new Hawk.Credentials(clientId, accessToken), "POST", uri, body,
-        "application/json");
-    return http.send(HttpRequest.newBuilder(uri)
-        .header("Content-Type", "application/json")
-        .header("Authorization", authorization)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    return SimulatorCalls.trigger(http, URI.create(sim.rootUrl() + path), payload, clientId, accessToken);
   }
 
   /**
@@ -850,20 +842,6 @@ class TaskclusterSimulatorTest {
     String queue = channel.queueDeclare("", false, true, true, null).getQueue();
     channel.queueBind(queue, exchange, pattern);
     return queue;
-  }
-
-  /** Waits until {@code count} messages arrived in {@code queue} (acknowledged), and that no more did. */
-  private static List<GetResponse> receive(Channel channel, String queue, int count) {
-    List<GetResponse> got = new ArrayList<>();
-    Await.until(count + " message(s) in " + queue, WAIT, () -> {
-      GetResponse next = channel.basicGet(queue, true);
-      if (next != null) {
-        got.add(next);
-      }
-      return got.size() >= count;
-    });
-    assertEquals(count, got.size());
-    return got;
   }
 
   private static List<String> ccHeader(AMQP.BasicProperties properties) {

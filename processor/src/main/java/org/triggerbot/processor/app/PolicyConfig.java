@@ -124,6 +124,14 @@ public final class PolicyConfig extends AbstractConfig {
    * wins. An assignment without {@code =} or with an empty key is a {@link ConfigException}.
    */
   public static PolicySettings fromAssignments(java.util.Collection<String> assignments) {
+    return parse(values(assignments));
+  }
+
+  /**
+   * The {@code key=value} assignments as a map, not yet validated (a service's configuration takes it); a later
+   * assignment of a key wins. An assignment without {@code =} or with an empty key is a {@link ConfigException}.
+   */
+  public static Map<String, String> values(java.util.Collection<String> assignments) {
     Map<String, String> values = new java.util.LinkedHashMap<>();
     for (String assignment : assignments) {
       int eq = assignment.indexOf('=');
@@ -132,7 +140,7 @@ public final class PolicyConfig extends AbstractConfig {
       }
       values.put(assignment.substring(0, eq).trim(), assignment.substring(eq + 1));
     }
-    return parse(values);
+    return values;
   }
 
   /** The validated policy. */
